@@ -1,0 +1,54 @@
+# The two commands of the README: `make demo` and `make test`. Both set up dependencies and
+# build first. Everything else here is for developers.
+BUILD ?= build
+TSAN_BUILD ?= build-tsan
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build demo test test-fast tsan asan bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+$(BUILD)/build.ninja:
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: setup $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@$(BUILD)/tools/sluice/sluice demo
+
+# The whole suite: every test of the normal build, then the executor tests under TSan.
+test: build
+	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
+	@$(MAKE) --no-print-directory tsan
+
+test-fast: build
+	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -LE slow
+
+$(TSAN_BUILD)/build.ninja:
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=thread \
+	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
+
+tsan: setup $(TSAN_BUILD)/build.ninja
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target exec_tests
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir $(TSAN_BUILD) -j $(JOBS) --output-on-failure --timeout 600 -L exec
+
+$(ASAN_BUILD)/build.ninja:
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
+	  -DSLUICE_BUILD_BENCH=OFF >/dev/null
+
+asan: setup $(ASAN_BUILD)/build.ninja
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure --timeout 600
+
+bench: build
+	@bench/run_all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(TSAN_BUILD) $(ASAN_BUILD)

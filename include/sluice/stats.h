@@ -1,0 +1,72 @@
+#pragma once
+/// Execution statistics: data, not logs. The executor fills a PlanStats snapshot for progress
+/// callbacks and a final one at the end; the formatting helpers turn them into the live
+/// progress lines, the summary table and JSON.
+///
+/// Threading: plain values.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/plan.h"
+#include "sluice/status.h"
+
+namespace sluice {
+
+/// One sample of a stage over time (kept at most about once a second).
+struct TimelinePoint {
+  double t_s = 0;
+  int concurrency = 0;
+  int running = 0;
+  int64_t queue_batches = 0;
+  int64_t queue_bytes = 0;
+};
+
+struct StageStats {
+  std::string name;
+  std::string kind;
+  int64_t rows_in = 0, rows_out = 0;
+  int64_t batches_in = 0, batches_out = 0;
+  int64_t bytes_in = 0, bytes_out = 0;
+  double busy_s = 0;     // summed over workers: time inside the stage's code
+  double idle_s = 0;     // worker-slot time with nothing to take from the input queue
+  double blocked_s = 0;  // time with input ready but the output queue (or budget) full
+  int concurrency = 0;   // current limit
+  int running = 0;       // batches being processed now
+  int min_concurrency = 0, max_concurrency = 0;
+  double avg_concurrency = 0;
+  int64_t queue_batches = 0, queue_bytes = 0;  // input queue now
+  int64_t queue_capacity = 0;                  // input queue bound in batches
+  int64_t max_queue_batches = 0;
+  double avg_queue_batches = 0;
+  int64_t bad_rows = 0;
+  bool backpressured = false;  // input ready but output full at the last sample
+  bool done = false;
+  std::optional<int64_t> total_rows;  // when the source knows it
+  std::vector<TimelinePoint> timeline;
+};
+
+struct PlanStats {
+  double wall_s = 0;
+  int cpu_threads = 0;
+  int64_t memory_budget = 0;
+  int64_t in_flight_bytes = 0;
+  int64_t peak_in_flight_bytes = 0;
+  int64_t bad_row_count = 0;
+  std::vector<BadRow> bad_rows;  // the first kMaxKeptBadRows, when no handler takes them
+  std::string status = "running";  // "running", "OK" or the error
+  std::vector<StageStats> stages;
+
+  static constexpr size_t kMaxKeptBadRows = 10000;
+};
+
+/// A table like Ray Data's ds.stats(): one row per stage, then totals.
+std::string FormatSummary(const PlanStats& stats);
+/// One line per stage for a live display: done/total, rate, queue fill, backpressure mark.
+std::vector<std::string> FormatProgressLines(const PlanStats& stats);
+std::string StatsToJson(const PlanStats& stats);
+Status WriteStatsJson(const PlanStats& stats, const std::string& path);
+
+}  // namespace sluice

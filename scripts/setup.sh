@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything sluice needs to build and test on Debian 12, as root. Idempotent: when
+# everything is already there it checks quickly and prints nothing.
+#
+#   scripts/setup.sh          Debian packages + npm packages (test servers and oracles)
+#
+# Each later feature adds its packages to the lists below, nowhere else.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build toolchain and test framework.
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgtest-dev libgmock-dev
+  nodejs npm
+)
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  # A package counts as present when dpkg has it installed (nodejs from another repo included).
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# npm ships inside some nodejs builds (NodeSource): do not ask apt for it then.
+if [[ " ${missing[*]-} " == *" npm "* ]] && command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}")
+fi
+if [[ -n "${missing[*]// /}" ]]; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages for test servers and oracles live in tests/peers (package.json); installed
+# once per checkout, again only when package.json changes.
+PEERS=tests/peers
+if [[ -f $PEERS/package.json ]]; then
+  stamp=$PEERS/node_modules/.sluice-installed
+  if [[ ! -f $stamp || $PEERS/package.json -nt $stamp ]]; then
+    echo "setup: installing npm packages in $PEERS"
+    (cd "$PEERS" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$stamp"
+  fi
+fi

@@ -1,0 +1,142 @@
+#pragma once
+/// PlanRun: one execution of a Plan (the engine behind sluice::Execute).
+///
+/// Threads: one per source worker, one per actor/sink replica, one monitor (sampling,
+/// autoscaling, progress), plus tasks on the shared CPU pool for map and rebatch stages.
+/// All scheduling state lives under one mutex (mu_); user code always runs outside it.
+/// Every state change ends with Pump(), which forwards ordering markers, launches pool tasks
+/// that may now start and wakes dedicated threads that may now proceed. A pool worker that
+/// finishes a task takes the next startable one itself (no hand-off), downstream stages first,
+/// so batches drain before new ones are admitted.
+///
+/// Slots: a stage starts a batch only after reserving room for its outputs in the next stage's
+/// input queue, so finishing never blocks and ordered hold-back never deadlocks.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "rebatcher.h"
+#include "sluice/executor.h"
+#include "sluice/thread_pool.h"
+#include "stage_input.h"
+
+namespace sluice::exec {
+
+class PlanRun {
+ public:
+  PlanRun(const Plan& plan, const ExecutorOptions& options);
+  ~PlanRun();
+  Status Run(PlanStats* stats);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct StageRun {
+    StageRun(const StageSpec& s, int i, bool ordered) : spec(s), index(i), input(ordered) {}
+    const StageSpec& spec;
+    int index;
+    StageInput input;
+    int64_t max_batches = 0;
+    int64_t max_bytes = 0;
+    int concurrency = 1, min_concurrency = 1, max_concurrency = 1;
+    int running = 0;
+    int waiting = 0;                 // dedicated threads blocked in cv.wait
+    int64_t reserved_out = 0;        // slots held in the next stage's input by running work
+    bool upstream_done = false;      // no more input will arrive
+    bool drained = false;            // upstream done, input empty, nothing running or pending
+    std::condition_variable cv;      // source workers / replicas wait here
+    int64_t growth_estimate = 0;     // largest (bytes out - bytes in) seen for one batch
+    // Source workers.
+    int64_t next_task = 0;
+    bool exhausted = false;
+    int workers_alive = 0;
+    int reading = 0;
+    int64_t max_batch_bytes = 0;
+    std::set<int64_t> active_tasks;
+    // Rebatch.
+    std::unique_ptr<Rebatcher> rebatcher;
+    int64_t pending_bytes_counted = 0;
+    int64_t next_out_minor = 0;
+    // Stats and autoscaling.
+    StageStats stats;
+    double concurrency_time = 0, queue_time = 0, sampled_time = 0;
+    int pressure_ticks = 0, idle_ticks = 0;
+  };
+
+  // Scheduling decisions; all called with mu_ held.
+  bool IsPoolStage(const StageRun& st) const;
+  bool HasOutputRoom(const StageRun& st, int64_t slots) const;
+  bool DownstreamIdle(int s) const;
+  bool BudgetAllows(const StageRun& st) const;
+  int64_t SlotsFor(const StageRun& st, const Item& item) const;
+  bool CanStart(const StageRun& st) const;
+  bool CanFlush(const StageRun& st) const;
+  bool SourceMayRead(const StageRun& st, int64_t task_index) const;
+  Item TakeForStart(StageRun& st, int64_t* slots);
+  void Emit(StageRun& from, Item item);
+  void Complete(StageRun& st, const Item& item, int64_t slots, Result<std::vector<Batch>> out,
+                Clock::duration busy);
+  void AddInFlight(int64_t delta);
+  void ForwardMarkers();
+  bool PickPoolWork(int* s, Item* item, int64_t* slots, bool* flush);
+  void Pump();
+  void UpdateDrained();
+  void Fail(Status status);
+  std::string StageLabel(const StageRun& st) const;
+
+  // Threads (plan_run_workers.cc).
+  void SourceWorker(int worker);
+  void ReplicaThread(int s, int replica);
+  void PoolWorker(int s, Item item, int64_t slots, bool flush);
+  Result<std::vector<Batch>> RunPoolStage(StageRun& st, Item& item, bool flush);
+  Status HandleBadRow(BadRow row);
+
+  // Monitoring (plan_run_monitor.cc).
+  void MonitorLoop();
+  void Sample(double dt);
+  void Autoscale(StageRun& st);
+  PlanStats Snapshot() const;
+
+  const Plan& plan_;
+  ExecutorOptions options_;
+  const bool ordered_;
+  int64_t budget_ = 0;
+  Allocator* allocator_ = nullptr;
+  TaskContext::BadRowHandler bad_row_handler_;
+
+  mutable std::mutex mu_;
+  std::condition_variable done_cv_;
+  std::condition_variable monitor_cv_;
+  std::vector<std::unique_ptr<StageRun>> stages_;
+  Status status_;
+  bool cancelled_ = false;
+  bool finished_ = false;
+  int live_threads_ = 0;
+  int pool_busy_ = 0;
+  int64_t in_flight_ = 0;
+  int64_t peak_in_flight_ = 0;
+  Clock::time_point start_;
+  double timeline_interval_s_ = 1.0;
+  double next_timeline_s_ = 0;
+  std::stop_source stop_source_;
+
+  std::mutex source_mu_;  // serializes Source::NextTask
+
+  mutable std::mutex bad_mu_;  // taken after mu_, never before
+  int64_t bad_row_count_ = 0;
+  std::vector<int64_t> bad_rows_by_stage_;
+  std::vector<BadRow> kept_bad_rows_;
+
+  std::vector<std::jthread> threads_;
+  std::jthread monitor_;
+  std::unique_ptr<ThreadPool> own_pool_;  // declared last: destroyed (joined) first
+  ThreadPool* pool_ = nullptr;
+};
+
+}  // namespace sluice::exec

@@ -1,0 +1,128 @@
+// The monitor thread of a PlanRun: samples queues and concurrency, autoscales map stages,
+// publishes progress snapshots.
+#include <algorithm>
+
+#include "plan_run.h"
+
+namespace sluice::exec {
+
+void PlanRun::MonitorLoop() {
+  std::unique_lock lock(mu_);
+  auto last = Clock::now();
+  auto next_progress = last + options_.progress_interval;
+  while (!finished_) {
+    monitor_cv_.wait_for(lock, options_.sample_interval, [this] { return finished_; });
+    if (finished_) break;
+    const auto now = Clock::now();
+    Sample(std::chrono::duration<double>(now - last).count());
+    last = now;
+    if (!cancelled_) {
+      for (auto& st : stages_) Autoscale(*st);
+      Pump();
+    }
+    if (options_.on_progress && now >= next_progress) {
+      next_progress = now + options_.progress_interval;
+      PlanStats snapshot = Snapshot();
+      lock.unlock();
+      if (const auto total = stages_.front()->spec.source->EstimatedRows()) {
+        for (auto& s : snapshot.stages) s.total_rows = total;
+      }
+      options_.on_progress(snapshot);
+      lock.lock();
+    }
+  }
+}
+
+void PlanRun::Sample(double dt) {
+  const double t = std::chrono::duration<double>(Clock::now() - start_).count();
+  const bool record = t >= next_timeline_s_;
+  for (auto& stp : stages_) {
+    StageRun& st = *stp;
+    StageStats& ss = st.stats;
+    st.sampled_time += dt;
+    st.concurrency_time += st.concurrency * dt;
+    st.queue_time += static_cast<double>(st.input.batches()) * dt;
+    const int free_slots = std::max(0, st.concurrency - st.running);
+    if (st.spec.kind == StageKind::kSource) {
+      ss.backpressured = st.waiting > 0 && !st.exhausted;
+      if (ss.backpressured) ss.blocked_s += dt;
+    } else if (!st.drained) {
+      const bool ready = st.input.HasReady() && !st.input.PeekReady().marker;
+      ss.backpressured = ready && free_slots > 0 && !CanStart(st);
+      if (ss.backpressured) ss.blocked_s += dt;
+      if (!ready) ss.idle_s += free_slots * dt;
+    } else {
+      ss.backpressured = false;
+    }
+    if (record) {
+      ss.timeline.push_back({t, st.concurrency, st.running, st.input.batches(), st.input.bytes()});
+    }
+  }
+  if (record) {
+    next_timeline_s_ = t + timeline_interval_s_;
+    if (stages_.front()->stats.timeline.size() >= 3600) {  // long run: halve the resolution
+      for (auto& st : stages_) {
+        auto& tl = st->stats.timeline;
+        size_t kept = 0;
+        for (size_t i = 0; i < tl.size(); i += 2) tl[kept++] = tl[i];
+        tl.resize(kept);
+      }
+      timeline_interval_s_ *= 2;
+    }
+  }
+}
+
+void PlanRun::Autoscale(StageRun& st) {
+  if (st.spec.kind != StageKind::kMap || st.min_concurrency == st.max_concurrency) return;
+  const bool ready = st.input.HasReady() && !st.input.PeekReady().marker;
+  // More workers help only if work is waiting, every slot is busy, its output has room, and the
+  // pool has an idle thread to give.
+  const bool short_of_workers = ready && st.running >= st.concurrency && HasOutputRoom(st, 1) &&
+                                BudgetAllows(st) && pool_busy_ < pool_->size();
+  st.pressure_ticks = short_of_workers ? st.pressure_ticks + 1 : 0;
+  if (st.pressure_ticks >= 2 && st.concurrency < st.max_concurrency) {
+    st.concurrency = std::min(st.max_concurrency, st.concurrency + std::max(1, st.concurrency / 2));
+    st.pressure_ticks = 0;
+  }
+  // Give slots back after about a second of two or more of them standing idle.
+  const bool over_provisioned = !ready && st.running + 1 < st.concurrency;
+  st.idle_ticks = over_provisioned ? st.idle_ticks + 1 : 0;
+  const auto one_second = std::max<int64_t>(1, 1000 / std::max<int64_t>(1, options_.sample_interval.count()));
+  if (st.idle_ticks >= one_second && st.concurrency > st.min_concurrency) {
+    --st.concurrency;
+    st.idle_ticks = 0;
+  }
+  st.stats.min_concurrency = std::min(st.stats.min_concurrency, st.concurrency);
+  st.stats.max_concurrency = std::max(st.stats.max_concurrency, st.concurrency);
+}
+
+PlanStats PlanRun::Snapshot() const {
+  PlanStats ps;
+  ps.wall_s = std::chrono::duration<double>(Clock::now() - start_).count();
+  ps.cpu_threads = pool_->size();
+  ps.memory_budget = budget_;
+  ps.in_flight_bytes = in_flight_;
+  ps.peak_in_flight_bytes = peak_in_flight_;
+  std::vector<int64_t> bad_by_stage;
+  {
+    std::lock_guard lock(bad_mu_);
+    ps.bad_row_count = bad_row_count_;
+    ps.bad_rows = kept_bad_rows_;
+    bad_by_stage = bad_rows_by_stage_;
+  }
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    const StageRun& st = *stages_[i];
+    StageStats ss = st.stats;
+    ss.bad_rows = bad_by_stage[i];
+    ss.concurrency = st.concurrency;
+    ss.running = st.running;
+    ss.queue_batches = st.input.batches();
+    ss.queue_bytes = st.input.bytes();
+    ss.avg_concurrency = st.sampled_time > 0 ? st.concurrency_time / st.sampled_time : st.concurrency;
+    ss.avg_queue_batches = st.sampled_time > 0 ? st.queue_time / st.sampled_time : 0;
+    ps.stages.push_back(std::move(ss));
+  }
+  return ps;
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,163 @@
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "sluice/byte_units.h"
+#include "sluice/stats.h"
+
+namespace sluice {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+std::string Count(double v) {
+  if (v >= 1e9) return Fixed(v / 1e9, 1) + "G";
+  if (v >= 1e6) return Fixed(v / 1e6, 1) + "M";
+  if (v >= 1e4) return Fixed(v / 1e3, 1) + "k";
+  return Fixed(v, 0);
+}
+
+std::string Pad(std::string s, size_t width, bool left = false) {
+  if (s.size() >= width) return s;
+  return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  return Fixed(v, 6);
+}
+
+}  // namespace
+
+std::vector<std::string> FormatProgressLines(const PlanStats& stats) {
+  std::vector<std::string> lines;
+  size_t width = 5;
+  for (const auto& s : stats.stages) width = std::max(width, s.name.size());
+  for (const auto& s : stats.stages) {
+    const int64_t done = s.kind == "source" ? s.rows_out : s.rows_in;
+    std::string line = Pad(s.name, width, true) + " ";
+    line += s.done ? "done " : (s.backpressured ? "wait " : "     ");
+    std::string progress = Count(static_cast<double>(done));
+    if (s.total_rows && *s.total_rows > 0) {
+      progress += "/" + Count(static_cast<double>(*s.total_rows)) + " (" +
+                  Fixed(100.0 * static_cast<double>(done) / static_cast<double>(*s.total_rows), 0) + "%)";
+    }
+    line += Pad(progress, 18, true);
+    const double rate = stats.wall_s > 0 ? static_cast<double>(done) / stats.wall_s : 0;
+    line += Pad(Count(rate) + " rows/s", 13);
+    if (s.kind != "source") {
+      line += "  queue " + Pad(std::to_string(s.queue_batches) + "/" + std::to_string(s.queue_capacity), 7, true);
+    } else {
+      line += "               ";
+    }
+    line += "  workers " + std::to_string(s.running) + "/" + std::to_string(s.concurrency);
+    if (s.backpressured) line += "  [backpressure]";
+    if (s.bad_rows > 0) line += "  bad " + std::to_string(s.bad_rows);
+    lines.push_back(std::move(line));
+  }
+  lines.push_back("in flight " + FormatBytes(stats.in_flight_bytes) + " of " + FormatBytes(stats.memory_budget) +
+                  " budget (peak " + FormatBytes(stats.peak_in_flight_bytes) + "), " + Fixed(stats.wall_s, 1) + " s");
+  return lines;
+}
+
+std::string FormatSummary(const PlanStats& stats) {
+  std::string out;
+  size_t width = 5;
+  for (const auto& s : stats.stages) width = std::max(width, s.name.size());
+  out += Pad("stage", width, true) + "  kind     rows in  rows out  batches     bytes out   busy s   idle s  blocked s"
+         "  workers(avg/max)  queue(avg/max)  bad\n";
+  for (const auto& s : stats.stages) {
+    out += Pad(s.name, width, true) + "  " + Pad(s.kind, 7, true);
+    out += Pad(Count(static_cast<double>(s.rows_in)), 9) + Pad(Count(static_cast<double>(s.rows_out)), 10);
+    out += Pad(Count(static_cast<double>(std::max(s.batches_in, s.batches_out))), 9);
+    out += Pad(FormatBytes(s.bytes_out), 14);
+    out += Pad(Fixed(s.busy_s, 2), 9) + Pad(Fixed(s.idle_s, 2), 9) + Pad(Fixed(s.blocked_s, 2), 11);
+    out += Pad(Fixed(s.avg_concurrency, 1) + "/" + std::to_string(s.max_concurrency), 18);
+    out += Pad(Fixed(s.avg_queue_batches, 1) + "/" + std::to_string(s.max_queue_batches), 16);
+    out += Pad(std::to_string(s.bad_rows), 5) + "\n";
+  }
+  const int64_t rows = stats.stages.empty() ? 0 : stats.stages.back().rows_in;
+  out += "wall " + Fixed(stats.wall_s, 2) + " s, " + Count(stats.wall_s > 0 ? static_cast<double>(rows) / stats.wall_s : 0) +
+         " rows/s end to end, peak in flight " + FormatBytes(stats.peak_in_flight_bytes) + " of " +
+         FormatBytes(stats.memory_budget) + " budget, " + std::to_string(stats.cpu_threads) + " CPU threads, " +
+         std::to_string(stats.bad_row_count) + " bad rows, status " + stats.status + "\n";
+  return out;
+}
+
+std::string StatsToJson(const PlanStats& stats) {
+  std::string o = "{\n";
+  o += "  \"status\": " + JsonString(stats.status) + ",\n";
+  o += "  \"wall_s\": " + JsonNumber(stats.wall_s) + ",\n";
+  o += "  \"cpu_threads\": " + std::to_string(stats.cpu_threads) + ",\n";
+  o += "  \"memory_budget\": " + std::to_string(stats.memory_budget) + ",\n";
+  o += "  \"peak_in_flight_bytes\": " + std::to_string(stats.peak_in_flight_bytes) + ",\n";
+  o += "  \"bad_row_count\": " + std::to_string(stats.bad_row_count) + ",\n";
+  o += "  \"bad_rows\": [";
+  for (size_t i = 0; i < stats.bad_rows.size(); ++i) {
+    const auto& b = stats.bad_rows[i];
+    o += (i ? ", " : "") + std::string("{\"stage\": ") + JsonString(b.stage) + ", \"row_id\": " + JsonString(b.row_id) +
+         ", \"reason\": " + JsonString(b.reason) + "}";
+  }
+  o += "],\n  \"stages\": [\n";
+  for (size_t i = 0; i < stats.stages.size(); ++i) {
+    const auto& s = stats.stages[i];
+    o += "    {\"name\": " + JsonString(s.name) + ", \"kind\": " + JsonString(s.kind);
+    o += ", \"rows_in\": " + std::to_string(s.rows_in) + ", \"rows_out\": " + std::to_string(s.rows_out);
+    o += ", \"batches_in\": " + std::to_string(s.batches_in) + ", \"batches_out\": " + std::to_string(s.batches_out);
+    o += ", \"bytes_in\": " + std::to_string(s.bytes_in) + ", \"bytes_out\": " + std::to_string(s.bytes_out);
+    o += ", \"busy_s\": " + JsonNumber(s.busy_s) + ", \"idle_s\": " + JsonNumber(s.idle_s) +
+         ", \"blocked_s\": " + JsonNumber(s.blocked_s);
+    o += ", \"concurrency\": {\"min\": " + std::to_string(s.min_concurrency) + ", \"max\": " +
+         std::to_string(s.max_concurrency) + ", \"avg\": " + JsonNumber(s.avg_concurrency) + "}";
+    o += ", \"queue\": {\"capacity\": " + std::to_string(s.queue_capacity) + ", \"max\": " +
+         std::to_string(s.max_queue_batches) + ", \"avg\": " + JsonNumber(s.avg_queue_batches) + "}";
+    o += ", \"bad_rows\": " + std::to_string(s.bad_rows);
+    o += ", \"timeline\": [";
+    for (size_t j = 0; j < s.timeline.size(); ++j) {
+      const auto& p = s.timeline[j];
+      o += (j ? ", " : "") + std::string("[") + JsonNumber(p.t_s) + ", " + std::to_string(p.concurrency) + ", " +
+           std::to_string(p.running) + ", " + std::to_string(p.queue_batches) + ", " + std::to_string(p.queue_bytes) + "]";
+    }
+    o += "]}";
+    o += i + 1 < stats.stages.size() ? ",\n" : "\n";
+  }
+  o += "  ],\n  \"timeline_columns\": [\"t_s\", \"concurrency\", \"running\", \"queue_batches\", \"queue_bytes\"]\n}\n";
+  return o;
+}
+
+Status WriteStatsJson(const PlanStats& stats, const std::string& path) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return Status::IOError("cannot open '" + path + "' for writing the stats JSON");
+  f << StatsToJson(stats);
+  f.close();
+  if (!f) return Status::IOError("writing the stats JSON to '" + path + "' failed");
+  return Status::OK();
+}
+
+}  // namespace sluice

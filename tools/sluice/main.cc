@@ -1,0 +1,49 @@
+// sluice: the command-line tool. Thin: parses arguments and calls the library.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "demo_command.h"
+#include "sluice/logging.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sluice <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  demo       run a streaming pipeline on synthetic images, with live progress and stats\n"
+    "  version    print the version\n"
+    "  help       show this help\n"
+    "\n"
+    "Run 'sluice <command> --help' for a command's flags.\n";
+
+void InstallStderrLogSink() {
+  sluice::SetLogSink([](sluice::LogLevel level, std::string_view message) {
+    std::fprintf(stderr, "[%s] %.*s\n", std::string(sluice::LogLevelName(level)).c_str(),
+                 static_cast<int>(message.size()), message.data());
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  InstallStderrLogSink();
+  if (argc < 2) {
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "demo") return sluice::cli::RunDemo(args);
+  if (command == "version" || command == "--version") {
+    std::printf("sluice %s\n", SLUICE_VERSION);
+    return 0;
+  }
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  std::fprintf(stderr, "sluice: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}
