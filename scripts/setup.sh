@@ -43,6 +43,6 @@ if [[ -f $PEERS/package.json ]]; then
   if [[ ! -f $stamp || $PEERS/package.json -nt $stamp ]]; then
     echo "setup: installing npm packages in $PEERS"
     (cd "$PEERS" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-    touch "$stamp"
+    mkdir -p "$PEERS/node_modules" && touch "$stamp"
   fi
 fi

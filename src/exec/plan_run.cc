@@ -127,6 +127,7 @@ void PlanRun::Emit(StageRun& from, Item item) {
     from.stats.bytes_out += item.bytes;
   }
   next.input.Push(std::move(item));
+  ++pushes_;
   next.stats.max_queue_batches = std::max(next.stats.max_queue_batches, next.input.batches());
 }
 
@@ -188,11 +189,15 @@ void PlanRun::ForwardMarkers() {
   }
 }
 
-bool PlanRun::PickPoolWork(int* s, Item* item, int64_t* slots, bool* flush) {
+bool PlanRun::ShouldWake(const StageRun& st, bool tick) const {
+  return tick || !coalesce_ || st.input.batches() * 2 >= st.max_batches || st.upstream_done;
+}
+
+bool PlanRun::PickPoolWork(bool eager, int* s, Item* item, int64_t* slots, bool* flush) {
   for (int t = static_cast<int>(stages_.size()) - 1; t >= 0; --t) {
     StageRun& st = *stages_[static_cast<size_t>(t)];
     if (!IsPoolStage(st)) continue;
-    if (CanStart(st)) {
+    if (CanStart(st) && (eager || ShouldWake(st, false))) {
       *s = t;
       *item = TakeForStart(st, slots);
       *flush = false;
@@ -212,13 +217,13 @@ bool PlanRun::PickPoolWork(int* s, Item* item, int64_t* slots, bool* flush) {
   return false;
 }
 
-void PlanRun::Pump() {
+void PlanRun::Pump(bool tick) {
   ForwardMarkers();
   int s;
   Item item;
   int64_t slots;
   bool flush;
-  while (PickPoolWork(&s, &item, &slots, &flush)) {
+  while (PickPoolWork(tick, &s, &item, &slots, &flush)) {
     ++pool_busy_;
     pool_->Submit([this, s, item = std::move(item), slots, flush]() mutable {
       PoolWorker(s, std::move(item), slots, flush);
@@ -229,9 +234,11 @@ void PlanRun::Pump() {
     StageRun& st = *stp;
     if (st.waiting == 0 || IsPoolStage(st)) continue;
     if (st.spec.kind == StageKind::kSource) {
-      st.cv.notify_all();  // workers check their own admission
+      // Workers check their own admission; wake them at once when the first stage has nothing
+      // it can take (empty, or only items held back for order that the oldest task must free).
+      if (tick || !coalesce_ || stages_.size() < 2 || !stages_[1]->input.HasReady()) st.cv.notify_all();
     } else if (CanStart(st)) {
-      st.cv.notify_one();
+      if (ShouldWake(st, tick)) st.cv.notify_one();
     } else if (st.upstream_done && st.input.empty()) {
       st.cv.notify_all();
     }

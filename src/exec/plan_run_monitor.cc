@@ -8,17 +8,24 @@ namespace sluice::exec {
 
 void PlanRun::MonitorLoop() {
   std::unique_lock lock(mu_);
-  auto last = Clock::now();
-  auto next_progress = last + options_.progress_interval;
+  auto last_sample = Clock::now();
+  auto next_progress = last_sample + options_.progress_interval;
   while (!finished_) {
-    monitor_cv_.wait_for(lock, options_.sample_interval, [this] { return finished_; });
+    // While coalescing, tick often enough that deferred wake-ups stay short.
+    const auto wait = coalesce_ ? std::chrono::duration_cast<Clock::duration>(kDispatchTick)
+                                : std::chrono::duration_cast<Clock::duration>(options_.sample_interval);
+    monitor_cv_.wait_for(lock, wait, [this] { return finished_; });
     if (finished_) break;
     const auto now = Clock::now();
-    Sample(std::chrono::duration<double>(now - last).count());
-    last = now;
+    if (coalesce_ && !cancelled_) Pump(/*tick=*/true);
+    if (now - last_sample < options_.sample_interval) continue;
+    const double dt = std::chrono::duration<double>(now - last_sample).count();
+    last_sample = now;
+    Sample(dt);
+    UpdateCoalescing(dt);
     if (!cancelled_) {
       for (auto& st : stages_) Autoscale(*st);
-      Pump();
+      Pump(/*tick=*/true);
     }
     if (options_.on_progress && now >= next_progress) {
       next_progress = now + options_.progress_interval;
@@ -31,6 +38,13 @@ void PlanRun::MonitorLoop() {
       lock.lock();
     }
   }
+}
+
+void PlanRun::UpdateCoalescing(double dt) {
+  const double rate = static_cast<double>(pushes_ - pushes_at_sample_) / dt;
+  pushes_at_sample_ = pushes_;
+  if (!coalesce_ && rate > kCoalesceAboveRate) coalesce_ = true;
+  if (coalesce_ && rate < kCoalesceAboveRate / 3) coalesce_ = false;
 }
 
 void PlanRun::Sample(double dt) {

@@ -192,7 +192,7 @@ void PlanRun::PoolWorker(int s, Item item, int64_t slots, bool flush) {
     std::unique_lock lock(mu_);
     item.batch = Batch::Empty(rows);  // the input moved into the stage; keep its row count for stats
     Complete(st, item, slots, std::move(out), busy);
-    const bool more = PickPoolWork(&s, &item, &slots, &flush);
+    const bool more = PickPoolWork(/*eager=*/true, &s, &item, &slots, &flush);  // no wake-up needed
     Pump();
     if (!more) {
       if (--pool_busy_ == 0) done_cv_.notify_all();

@@ -340,3 +340,43 @@ TEST(ExecutorStatsTest, ProgressSnapshotsAndJson) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Tens of thousands of tiny batches a second switch the executor to coalesced wake-ups; every
+// row must still arrive, in order when asked, and the plan must end promptly.
+class HighRateTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HighRateTest, ManyTinyBatchesArriveCompletely) {
+  SyntheticSourceOptions so;
+  so.tasks = 40;
+  so.batches_per_task = 500;
+  so.rows = 2;
+  Collected out;
+  Plan plan;
+  plan.AddSource("read", std::make_shared<SyntheticSource>(so), 2)
+      .AddMap("a", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
+      .AddMap("b", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
+      .AddRebatch("r", 3)
+      .AddActor("act", [](int) -> Result<std::unique_ptr<Actor>> {
+        struct Pass : Actor {
+          Result<Batch> Process(Batch b, TaskContext&) override { return b; }
+        };
+        return std::unique_ptr<Actor>(new Pass());
+      }, 2)
+      .AddSink("collect", CollectInto(&out));
+  ExecutorOptions opt;
+  opt.cpu_threads = 2;
+  opt.preserve_order = GetParam();
+  PlanStats stats;
+  ASSERT_TRUE(Execute(plan, opt, &stats).ok()) << stats.status;
+  ASSERT_EQ(out.ids.size(), 40u * 500 * 2);
+  if (!GetParam()) std::sort(out.ids.begin(), out.ids.end());
+  for (size_t i = 0; i < out.ids.size(); ++i) ASSERT_EQ(out.ids[i], static_cast<int64_t>(i));
+}
+
+INSTANTIATE_TEST_SUITE_P(OrderedAndNot, HighRateTest, ::testing::Bool());
+
+}  // namespace
+}  // namespace sluice

@@ -118,14 +118,14 @@ TEST(ExecutorTest, ActorReplicasShareTheWork) {
   EXPECT_EQ(out.ids.size(), 160u);
 }
 
-// A slow sink must stop the source: the data set (200 MiB) is 25x the budget (8 MiB), and the
+// A slow sink must stop the source: the data set (30 MiB) is 15x the budget (2 MiB), and the
 // measured peak of bytes in flight stays under the budget.
 TEST(ExecutorTest, SlowSinkBackpressuresTheSourceUnderTheBudget) {
   SyntheticSourceOptions so;
   so.tasks = 4;
-  so.batches_per_task = 50;
+  so.batches_per_task = 30;
   so.rows = 16;
-  so.payload_shape = {64 * 1024};  // 1 MiB per batch
+  so.payload_shape = {16 * 1024};  // 256 KiB per batch
   auto source = std::make_shared<SyntheticSource>(so);
   Collected out;
   std::atomic<int64_t> consumed{0};
@@ -134,7 +134,7 @@ TEST(ExecutorTest, SlowSinkBackpressuresTheSourceUnderTheBudget) {
   plan.AddSource("read", source, 2)
       .AddMap("touch", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
       .AddSink("slow", CollectInto(&out, [&](const Batch&) {
-        SleepMs(3);
+        SleepMs(10);  // far slower than the source, also under TSan
         const int64_t ahead = source->batches_produced() - consumed.fetch_add(1) - 1;
         int64_t prev = max_ahead.load();
         while (ahead > prev && !max_ahead.compare_exchange_weak(prev, ahead)) {}
@@ -142,11 +142,11 @@ TEST(ExecutorTest, SlowSinkBackpressuresTheSourceUnderTheBudget) {
       }));
   ExecutorOptions opt;
   opt.cpu_threads = 4;
-  opt.memory_budget = 8 << 20;
+  opt.memory_budget = 2 << 20;
   PlanStats stats;
   ASSERT_TRUE(Execute(plan, opt, &stats).ok()) << stats.status;
-  EXPECT_EQ(out.ids.size(), static_cast<size_t>(4 * 50 * 16));
-  const int64_t batch_bytes = 16 * (64 * 1024 + 8);
+  EXPECT_EQ(out.ids.size(), static_cast<size_t>(4 * 30 * 16));
+  const int64_t batch_bytes = 16 * (16 * 1024 + 8);
   EXPECT_LE(stats.peak_in_flight_bytes, opt.memory_budget);
   EXPECT_GE(stats.peak_in_flight_bytes, 4 * batch_bytes);  // the budget was used, not starved
   // The source never ran more than a budget's worth of batches ahead of the sink.

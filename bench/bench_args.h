@@ -1,0 +1,18 @@
+#pragma once
+// Tiny "--name=value" reader shared by the bench programs.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace sluice::bench {
+
+/// Returns the integer after "--name=" in argv, or `fallback`.
+inline long long IntArg(int argc, char** argv, const char* name, long long fallback) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return std::atoll(argv[i] + prefix.size());
+  }
+  return fallback;
+}
+
+}  // namespace sluice::bench
