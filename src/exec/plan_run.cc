@@ -44,10 +44,6 @@ PlanRun::PlanRun(const Plan& plan, const ExecutorOptions& options)
 
 PlanRun::~PlanRun() = default;
 
-std::string PlanRun::StageLabel(const StageRun& st) const {
-  return "stage '" + st.spec.name + "' (" + std::string(StageKindName(st.spec.kind)) + ")";
-}
-
 bool PlanRun::IsPoolStage(const StageRun& st) const {
   return st.spec.kind == StageKind::kMap || st.spec.kind == StageKind::kRebatch;
 }
@@ -143,7 +139,7 @@ void PlanRun::Complete(StageRun& st, const Item& item, int64_t slots, Result<std
   }
   if (!out.ok()) {
     AddInFlight(-item.bytes);
-    Fail(out.status().WithContext(StageLabel(st)));
+    Fail(out.status().WithContext(st.label));
     return;
   }
   std::vector<Batch>& batches = *out;
@@ -330,12 +326,14 @@ Status PlanRun::Run(PlanStats* stats) {
   monitor_.join();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  for (auto& st : stages_) st->input.Clear();
   if (stats) {
     *stats = Snapshot();
     stats->status = status_.ok() ? "OK" : status_.ToString();
+    lock.unlock();
+    FillTotalRows(*stats);
   }
-  for (auto& st : stages_) st->input.Clear();
   return status_;
 }
 

@@ -47,9 +47,12 @@ class PlanRun {
   static constexpr std::chrono::microseconds kDispatchTick{1000};
 
   struct StageRun {
-    StageRun(const StageSpec& s, int i, bool ordered) : spec(s), index(i), input(ordered) {}
+    StageRun(const StageSpec& s, int i, bool ordered)
+        : spec(s), index(i), label("stage '" + s.name + "' (" + std::string(StageKindName(s.kind)) + ")"),
+          input(ordered) {}
     const StageSpec& spec;
     int index;
+    const std::string label;  // "stage 'decode' (map)": the prefix of this stage's errors
     StageInput input;
     int64_t max_batches = 0;
     int64_t max_bytes = 0;
@@ -101,7 +104,6 @@ class PlanRun {
   void Pump(bool tick = false);
   void UpdateDrained();
   void Fail(Status status);
-  std::string StageLabel(const StageRun& st) const;
 
   // Threads (plan_run_workers.cc).
   void SourceWorker(int worker);
@@ -116,6 +118,8 @@ class PlanRun {
   void UpdateCoalescing(double dt);
   void Autoscale(StageRun& st);
   PlanStats Snapshot() const;
+  /// Source::EstimatedRows is user code: call it without mu_ held.
+  void FillTotalRows(PlanStats& stats) const;
 
   const Plan& plan_;
   ExecutorOptions options_;

@@ -31,9 +31,7 @@ void PlanRun::MonitorLoop() {
       next_progress = now + options_.progress_interval;
       PlanStats snapshot = Snapshot();
       lock.unlock();
-      if (const auto total = stages_.front()->spec.source->EstimatedRows()) {
-        for (auto& s : snapshot.stages) s.total_rows = total;
-      }
+      FillTotalRows(snapshot);
       options_.on_progress(snapshot);
       lock.lock();
     }
@@ -108,6 +106,12 @@ void PlanRun::Autoscale(StageRun& st) {
   }
   st.stats.min_concurrency = std::min(st.stats.min_concurrency, st.concurrency);
   st.stats.max_concurrency = std::max(st.stats.max_concurrency, st.concurrency);
+}
+
+void PlanRun::FillTotalRows(PlanStats& stats) const {
+  if (const auto total = stages_.front()->spec.source->EstimatedRows()) {
+    for (auto& s : stats.stages) s.total_rows = total;
+  }
 }
 
 PlanStats PlanRun::Snapshot() const {

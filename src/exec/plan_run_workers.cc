@@ -40,7 +40,7 @@ void PlanRun::SourceWorker(int worker) {
       }
       lock.lock();
       if (!next.ok()) {
-        Fail(next.status().WithContext(StageLabel(st) + " listing read tasks"));
+        Fail(next.status().WithContext(st.label + " listing read tasks"));
         break;
       }
       if (!*next) {
@@ -67,7 +67,7 @@ void PlanRun::SourceWorker(int worker) {
     st.stats.busy_s += std::chrono::duration<double>(busy).count();
     if (!read.ok()) {
       --st.reserved_out;
-      Fail(read.status().WithContext(StageLabel(st) + " reading " + task->Describe()));
+      Fail(read.status().WithContext(st.label + " reading " + task->Describe()));
       break;
     }
     if (read->has_value()) {
@@ -120,7 +120,7 @@ void PlanRun::SourceWorker(int worker) {
 void PlanRun::ReplicaThread(int s, int replica) {
   StageRun& st = *stages_[static_cast<size_t>(s)];
   TaskContext ctx(st.spec.name, replica, stop_source_.get_token(), &bad_row_handler_, allocator_);
-  const std::string label = StageLabel(st) + " replica " + std::to_string(replica);
+  const std::string label = st.label + " replica " + std::to_string(replica);
   std::unique_ptr<Actor> actor;
   std::unique_ptr<Sink> sink;
   Status made = CatchExceptions(label + " factory", [&]() -> Status {
@@ -176,7 +176,7 @@ void PlanRun::ReplicaThread(int s, int replica) {
 Result<std::vector<Batch>> PlanRun::RunPoolStage(StageRun& st, Item& item, bool flush) {
   if (st.rebatcher) return flush ? st.rebatcher->Flush() : st.rebatcher->Add(std::move(item.batch));
   TaskContext ctx(st.spec.name, -1, stop_source_.get_token(), &bad_row_handler_, allocator_);
-  return CatchExceptions(StageLabel(st), [&]() -> Result<std::vector<Batch>> {
+  return CatchExceptions(st.label, [&]() -> Result<std::vector<Batch>> {
     ASSIGN_OR_RETURN(Batch b, st.spec.map(std::move(item.batch), ctx));
     return std::vector<Batch>{std::move(b)};
   });
