@@ -17,16 +17,14 @@ DEBIAN_PACKAGES=(
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
+  # npm ships inside some nodejs builds (NodeSource's): do not ask apt for it then.
+  if [[ $p == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
   # A package counts as present when dpkg has it installed (nodejs from another repo included).
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-# npm ships inside some nodejs builds (NodeSource): do not ask apt for it then.
-if [[ " ${missing[*]-} " == *" npm "* ]] && command -v npm >/dev/null 2>&1; then
-  missing=("${missing[@]/npm}")
-fi
-if [[ -n "${missing[*]// /}" ]]; then
+if [[ ${#missing[@]} -gt 0 ]]; then
   SUDO=""
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   echo "setup: installing Debian packages: ${missing[*]}"

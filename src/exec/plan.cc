@@ -27,48 +27,45 @@ Plan& Plan::Add(StageSpec spec) {
   return *this;
 }
 
-Plan& Plan::AddSource(std::string name, std::shared_ptr<Source> source, int workers) {
+namespace {
+
+StageSpec BaseSpec(std::string name, StageKind kind, Concurrency concurrency) {
   StageSpec s;
   s.name = std::move(name);
-  s.kind = StageKind::kSource;
+  s.kind = kind;
+  s.concurrency = concurrency;
+  return s;
+}
+
+}  // namespace
+
+Plan& Plan::AddSource(std::string name, std::shared_ptr<Source> source, int workers) {
+  StageSpec s = BaseSpec(std::move(name), StageKind::kSource, Concurrency::Fixed(workers));
   s.source = std::move(source);
-  s.concurrency = Concurrency::Fixed(workers);
   return Add(std::move(s));
 }
 
 Plan& Plan::AddMap(std::string name, MapFn fn, Concurrency concurrency) {
-  StageSpec s;
-  s.name = std::move(name);
-  s.kind = StageKind::kMap;
+  StageSpec s = BaseSpec(std::move(name), StageKind::kMap, concurrency);
   s.map = std::move(fn);
-  s.concurrency = concurrency;
   return Add(std::move(s));
 }
 
 Plan& Plan::AddActor(std::string name, ActorFactory factory, int replicas) {
-  StageSpec s;
-  s.name = std::move(name);
-  s.kind = StageKind::kActor;
+  StageSpec s = BaseSpec(std::move(name), StageKind::kActor, Concurrency::Fixed(replicas));
   s.actor = std::move(factory);
-  s.concurrency = Concurrency::Fixed(replicas);
   return Add(std::move(s));
 }
 
 Plan& Plan::AddRebatch(std::string name, int64_t rows) {
-  StageSpec s;
-  s.name = std::move(name);
-  s.kind = StageKind::kRebatch;
+  StageSpec s = BaseSpec(std::move(name), StageKind::kRebatch, Concurrency::Fixed(1));
   s.rebatch_rows = rows;
-  s.concurrency = Concurrency::Fixed(1);
   return Add(std::move(s));
 }
 
 Plan& Plan::AddSink(std::string name, SinkFactory factory, int replicas) {
-  StageSpec s;
-  s.name = std::move(name);
-  s.kind = StageKind::kSink;
+  StageSpec s = BaseSpec(std::move(name), StageKind::kSink, Concurrency::Fixed(replicas));
   s.sink = std::move(factory);
-  s.concurrency = Concurrency::Fixed(replicas);
   return Add(std::move(s));
 }
 

@@ -52,4 +52,30 @@ inline SinkFactory CollectInto(Collected* out, std::function<Status(const Batch&
 
 inline void SleepMs(double ms) { std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(ms * 1000))); }
 
+/// A map that sleeps `ms` per batch (0: none) and passes the batch on.
+inline MapFn SleepingMap(double ms) {
+  return [ms](Batch b, TaskContext&) -> Result<Batch> {
+    if (ms > 0) SleepMs(ms);
+    return b;
+  };
+}
+
+/// Tracks, at each sink write, how many batches the source has produced beyond those consumed.
+class AheadTracker {
+ public:
+  explicit AheadTracker(const SyntheticSource* source) : source_(source) {}
+  void OnWrite() {
+    const int64_t ahead = source_->batches_produced() - consumed_.fetch_add(1) - 1;
+    int64_t prev = max_ahead_.load();
+    while (ahead > prev && !max_ahead_.compare_exchange_weak(prev, ahead)) {
+    }
+  }
+  int64_t max_ahead() const { return max_ahead_.load(); }
+
+ private:
+  const SyntheticSource* source_;
+  std::atomic<int64_t> consumed_{0};
+  std::atomic<int64_t> max_ahead_{0};
+};
+
 }  // namespace sluice::testing

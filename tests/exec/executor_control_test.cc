@@ -12,6 +12,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using testing::Collected;
 using testing::CollectInto;
+using testing::SleepingMap;
 using testing::SleepMs;
 
 double RandomMs(double max_ms) {
@@ -202,10 +203,7 @@ TEST(ExecutorCancelTest, CallerStopTokenCancels) {
   Collected out;
   Plan plan;
   plan.AddSource("read", std::make_shared<SyntheticSource>(so))
-      .AddMap("m", [](Batch b, TaskContext&) -> Result<Batch> {
-        SleepMs(0.5);
-        return b;
-      })
+      .AddMap("m", SleepingMap(0.5))
       .AddSink("s", CollectInto(&out));
   ExecutorOptions opt;
   opt.stop = stop.get_token();
@@ -287,11 +285,8 @@ TEST(ExecutorAutoscaleTest, SlowStageGetsMoreWorkers) {
   Collected out;
   Plan plan;
   plan.AddSource("read", std::make_shared<SyntheticSource>(so), 2)
-      .AddMap("fast", [](Batch b, TaskContext&) -> Result<Batch> { return b; }, Concurrency::Auto(1, 8))
-      .AddMap("slow", [](Batch b, TaskContext&) -> Result<Batch> {
-        SleepMs(10);
-        return b;
-      }, Concurrency::Auto(1, 8))
+      .AddMap("fast", SleepingMap(0), Concurrency::Auto(1, 8))
+      .AddMap("slow", SleepingMap(10), Concurrency::Auto(1, 8))
       .AddSink("s", CollectInto(&out));
   ExecutorOptions opt;
   opt.cpu_threads = 10;
@@ -311,10 +306,7 @@ TEST(ExecutorStatsTest, ProgressSnapshotsAndJson) {
   Collected out;
   Plan plan;
   plan.AddSource("read", std::make_shared<SyntheticSource>(so))
-      .AddMap("m", [](Batch b, TaskContext&) -> Result<Batch> {
-        SleepMs(2);
-        return b;
-      })
+      .AddMap("m", SleepingMap(2))
       .AddSink("s", CollectInto(&out));
   ExecutorOptions opt;
   opt.progress_interval = std::chrono::milliseconds(20);
@@ -356,8 +348,8 @@ TEST_P(HighRateTest, ManyTinyBatchesArriveCompletely) {
   Collected out;
   Plan plan;
   plan.AddSource("read", std::make_shared<SyntheticSource>(so), 2)
-      .AddMap("a", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
-      .AddMap("b", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
+      .AddMap("a", SleepingMap(0))
+      .AddMap("b", SleepingMap(0))
       .AddRebatch("r", 3)
       .AddActor("act", [](int) -> Result<std::unique_ptr<Actor>> {
         struct Pass : Actor {

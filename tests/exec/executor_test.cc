@@ -12,7 +12,9 @@ namespace sluice {
 namespace {
 
 using testing::Collected;
+using testing::AheadTracker;
 using testing::CollectInto;
+using testing::SleepingMap;
 using testing::SleepMs;
 
 std::vector<int64_t> Iota(int64_t n) {
@@ -128,16 +130,13 @@ TEST(ExecutorTest, SlowSinkBackpressuresTheSourceUnderTheBudget) {
   so.payload_shape = {16 * 1024};  // 256 KiB per batch
   auto source = std::make_shared<SyntheticSource>(so);
   Collected out;
-  std::atomic<int64_t> consumed{0};
-  std::atomic<int64_t> max_ahead{0};
+  AheadTracker ahead(source.get());
   Plan plan;
   plan.AddSource("read", source, 2)
-      .AddMap("touch", [](Batch b, TaskContext&) -> Result<Batch> { return b; })
+      .AddMap("touch", SleepingMap(0))
       .AddSink("slow", CollectInto(&out, [&](const Batch&) {
         SleepMs(10);  // far slower than the source, also under TSan
-        const int64_t ahead = source->batches_produced() - consumed.fetch_add(1) - 1;
-        int64_t prev = max_ahead.load();
-        while (ahead > prev && !max_ahead.compare_exchange_weak(prev, ahead)) {}
+        ahead.OnWrite();
         return Status::OK();
       }));
   ExecutorOptions opt;
@@ -150,7 +149,7 @@ TEST(ExecutorTest, SlowSinkBackpressuresTheSourceUnderTheBudget) {
   EXPECT_LE(stats.peak_in_flight_bytes, opt.memory_budget);
   EXPECT_GE(stats.peak_in_flight_bytes, 4 * batch_bytes);  // the budget was used, not starved
   // The source never ran more than a budget's worth of batches ahead of the sink.
-  EXPECT_LE(max_ahead.load(), opt.memory_budget / batch_bytes + 1);
+  EXPECT_LE(ahead.max_ahead(), opt.memory_budget / batch_bytes + 1);
   EXPECT_GT(stats.stages[0].blocked_s, 0.1);
 }
 
@@ -161,23 +160,20 @@ TEST(ExecutorTest, QueueLimitsBoundBatchesInFlight) {
   so.rows = 2;
   auto source = std::make_shared<SyntheticSource>(so);
   Collected out;
-  std::atomic<int64_t> consumed{0};
-  std::atomic<int64_t> max_ahead{0};
+  AheadTracker ahead(source.get());
   Plan plan;
   plan.AddSource("read", source)
-      .AddMap("m", [](Batch b, TaskContext&) -> Result<Batch> { return b; }, Concurrency::Fixed(1))
+      .AddMap("m", SleepingMap(0), Concurrency::Fixed(1))
       .WithInputLimits({2, 0})
       .AddSink("slow", CollectInto(&out, [&](const Batch&) {
         SleepMs(1);
-        const int64_t ahead = source->batches_produced() - consumed.fetch_add(1) - 1;
-        int64_t prev = max_ahead.load();
-        while (ahead > prev && !max_ahead.compare_exchange_weak(prev, ahead)) {}
+        ahead.OnWrite();
         return Status::OK();
       }))
       .WithInputLimits({2, 0});
   ASSERT_TRUE(Execute(plan, {}).ok());
   // map input (2) + map running (1) + sink input (2) + reading (1)
-  EXPECT_LE(max_ahead.load(), 6);
+  EXPECT_LE(ahead.max_ahead(), 6);
   EXPECT_EQ(out.ids.size(), 200u);
 }
 
