@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev
+  libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
   nodejs npm
 )
 

@@ -4,6 +4,8 @@
 /// Layout (all row-major, no padding between rows):
 ///   fixed width (numeric, tensor): values = length * fixed_row_bytes bytes from `offset`;
 ///   binary/string: offsets = int64[length + 1] (absolute positions in `values`), values = bytes;
+///   list: offsets = int64[length + 1] (absolute element positions in `child`), child = a column
+///     of the element type with its own validity (null elements), no values buffer;
 ///   validity (optional): one byte per row, 1 = valid, 0 = null. Absent means no nulls.
 ///   Tensors have no validity: a row that cannot be produced is a bad row, not a null.
 /// A slice shares the buffers and moves `offset`, so slicing never copies.
@@ -53,6 +55,9 @@ class Column {
   /// Copies binary or string values (`type` is Binary() or String()).
   static Column FromStrings(const std::vector<std::string>& values, DataType type = DataType::String(),
                             const std::vector<uint8_t>& validity = {});
+  /// A list column: row i holds child rows [offsets[i], offsets[i + 1]); `validity` marks null lists.
+  static Result<Column> MakeList(int64_t length, std::shared_ptr<Buffer> offsets, Column child,
+                                 std::shared_ptr<Buffer> validity = nullptr);
   /// Uninitialized fixed-width column (numeric or tensor) of `length` rows, to be filled in place.
   static Result<Column> Allocate(DataType type, int64_t length, Allocator* allocator = HostAllocator(),
                                  bool with_validity = false);
@@ -87,6 +92,10 @@ class Column {
   /// Start of row i of a fixed-width column (tensor rows: fixed_row_bytes() bytes).
   const uint8_t* RowData(int64_t i) const { return values_->data() + (offset_ + i) * row_bytes(); }
   uint8_t* MutableRowData(int64_t i) { return values_->data() + (offset_ + i) * row_bytes(); }
+  /// Elements of list row i are child() rows [ListBegin(i), ListEnd(i)).
+  const Column& child() const { return *child_; }
+  int64_t ListBegin(int64_t i) const { return offsets()[i]; }
+  int64_t ListEnd(int64_t i) const { return offsets()[i + 1]; }
   /// Tensor shape of the whole column: [length, row_shape...].
   std::vector<int64_t> TensorShape() const;
 
@@ -115,6 +124,7 @@ class Column {
   std::shared_ptr<Buffer> values_;
   std::shared_ptr<Buffer> offsets_;
   std::shared_ptr<Buffer> validity_;
+  std::shared_ptr<const Column> child_;  // lists only
 };
 
 /// Builds a binary or string column value by value into growing buffers, without a heap

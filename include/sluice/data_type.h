@@ -3,11 +3,14 @@
 ///
 /// Numeric columns (bool, int32, int64, float32, float64) hold one fixed-width value per row;
 /// binary and string columns hold variable-length values (int64 offsets + bytes); tensor
-/// columns hold one fixed-shape array per row, stored contiguously as [N, row_shape...].
+/// columns hold one fixed-shape array per row, stored contiguously as [N, row_shape...];
+/// list columns hold a variable-length list per row (int64 offsets into a child column of the
+/// element type, e.g. top-k class ids).
 ///
 /// Threading: plain values.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +19,7 @@
 
 namespace sluice {
 
-enum class TypeId { kBool, kInt32, kInt64, kFloat32, kFloat64, kBinary, kString, kTensor };
+enum class TypeId { kBool, kInt32, kInt64, kFloat32, kFloat64, kBinary, kString, kTensor, kList };
 
 /// Element type of a tensor column. int32/int64 exist for outputs such as top-k class ids.
 enum class DType { kUInt8, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64 };
@@ -37,10 +40,14 @@ class DataType {
   static DataType String() { return DataType(TypeId::kString); }
   /// A tensor column whose rows each have shape `row_shape` (all dims > 0).
   static DataType Tensor(DType dtype, std::vector<int64_t> row_shape);
+  /// A list column whose elements have type `element` (numeric, binary or string).
+  static DataType List(DataType element);
 
   TypeId id() const { return id_; }
   DType dtype() const { return dtype_; }  // tensors only
   const std::vector<int64_t>& row_shape() const { return row_shape_; }
+  const DataType& element() const { return *element_; }  // lists only
+  bool is_list() const { return id_ == TypeId::kList; }
 
   bool is_variable_width() const { return id_ == TypeId::kBinary || id_ == TypeId::kString; }
   /// Bytes per row for fixed-width types (numeric: the value; tensor: the whole row array).
@@ -49,8 +56,10 @@ class DataType {
   std::string ToString() const;
 
   friend bool operator==(const DataType& a, const DataType& b) {
-    return a.id_ == b.id_ && (a.id_ != TypeId::kTensor ||
-                              (a.dtype_ == b.dtype_ && a.row_shape_ == b.row_shape_));
+    if (a.id_ != b.id_) return false;
+    if (a.id_ == TypeId::kTensor) return a.dtype_ == b.dtype_ && a.row_shape_ == b.row_shape_;
+    if (a.id_ == TypeId::kList) return *a.element_ == *b.element_;
+    return true;
   }
 
  private:
@@ -58,6 +67,7 @@ class DataType {
   TypeId id_;
   DType dtype_ = DType::kUInt8;
   std::vector<int64_t> row_shape_;
+  std::shared_ptr<const DataType> element_;
 };
 
 /// The C++ type stored by each numeric TypeId (bool is stored as one byte per value).

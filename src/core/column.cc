@@ -72,6 +72,39 @@ Result<Column> Column::FromBuffers(DataType type, int64_t length, std::shared_pt
   return c;
 }
 
+Result<Column> Column::MakeList(int64_t length, std::shared_ptr<Buffer> offsets, Column child,
+                                std::shared_ptr<Buffer> validity) {
+  const DataType type = DataType::List(child.type());
+  if (length < 0) return Status::InvalidArgument("negative column length");
+  if (child.type().is_list()) return Status::Unimplemented("lists of lists");
+  if (!offsets || offsets->size() < (length + 1) * static_cast<int64_t>(sizeof(int64_t))) {
+    return Status::InvalidArgument(Describe(type, length) + ": offsets buffer needs " + std::to_string(length + 1) +
+                                   " int64 values");
+  }
+  if (validity && validity->size() < length) {
+    return Status::InvalidArgument(Describe(type, length) + ": validity buffer holds " +
+                                   std::to_string(validity->size()) + " bytes");
+  }
+  const auto* o = reinterpret_cast<const int64_t*>(offsets->data());
+  if (o[0] < 0) return Status::InvalidArgument(Describe(type, length) + ": first offset is negative");
+  for (int64_t i = 0; i < length; ++i) {
+    if (o[i + 1] < o[i]) {
+      return Status::InvalidArgument(Describe(type, length) + ": offsets decrease at row " + std::to_string(i));
+    }
+  }
+  if (o[length] > child.length()) {
+    return Status::InvalidArgument(Describe(type, length) + ": offsets end at " + std::to_string(o[length]) +
+                                   " past the " + std::to_string(child.length()) + " child values");
+  }
+  Column c;
+  c.type_ = type;
+  c.length_ = length;
+  c.offsets_ = std::move(offsets);
+  c.validity_ = std::move(validity);
+  c.child_ = std::make_shared<const Column>(std::move(child));
+  return c;
+}
+
 template <typename T>
 Column Column::FromValues(std::span<const T> values, std::span<const uint8_t> validity) {
   Column c;
@@ -120,7 +153,10 @@ Result<Column> Column::Allocate(DataType type, int64_t length, Allocator* alloca
   return FromBuffers(std::move(type), length, std::move(values), nullptr, std::move(validity));
 }
 
-MemoryKind Column::memory_kind() const { return values_ ? values_->kind() : MemoryKind::kHost; }
+MemoryKind Column::memory_kind() const {
+  if (child_) return child_->memory_kind();
+  return values_ ? values_->kind() : MemoryKind::kHost;
+}
 
 int64_t Column::null_count() const {
   if (!validity_) return 0;
@@ -150,6 +186,10 @@ Column Column::Slice(int64_t start, int64_t length) const {
 
 int64_t Column::ByteSize() const {
   int64_t bytes = has_validity() ? length_ : 0;
+  if (type_.is_list()) {
+    const int64_t begin = length_ > 0 ? ListBegin(0) : 0, end = length_ > 0 ? ListEnd(length_ - 1) : 0;
+    return bytes + (length_ + 1) * static_cast<int64_t>(sizeof(int64_t)) + child_->Slice(begin, end - begin).ByteSize();
+  }
   if (type_.is_variable_width()) {
     if (length_ == 0) return bytes;
     const int64_t* o = offsets();
@@ -183,6 +223,28 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
       else std::memset(validity->data() + at, 1, static_cast<size_t>(p.length()));
       at += p.length();
     }
+  }
+  if (type.is_list()) {
+    std::vector<Column> children;
+    ASSIGN_OR_RETURN(auto offsets, HostAllocator()->Allocate((rows + 1) * static_cast<int64_t>(sizeof(int64_t))));
+    auto* out = reinterpret_cast<int64_t*>(offsets->data());
+    int64_t row = 0, pos = 0;
+    out[0] = 0;
+    for (const auto& p : parts) {
+      if (p.length() == 0) continue;
+      const int64_t begin = p.ListBegin(0), n = p.ListEnd(p.length() - 1) - begin;
+      children.push_back(p.child().Slice(begin, n));
+      for (int64_t i = 1; i <= p.length(); ++i) out[row + i] = pos + (p.offsets()[i] - begin);
+      row += p.length();
+      pos += n;
+    }
+    Column child;
+    if (children.empty()) {
+      child = parts[0].child().Slice(0, 0);
+    } else {
+      ASSIGN_OR_RETURN(child, Concat(children, allocator));
+    }
+    return MakeList(rows, std::move(offsets), std::move(child), std::move(validity));
   }
   if (!type.is_variable_width()) {
     const int64_t rb = type.fixed_row_bytes();
@@ -220,7 +282,11 @@ bool Column::Equals(const Column& other) const {
   for (int64_t i = 0; i < length_; ++i) {
     if (IsValid(i) != other.IsValid(i)) return false;
     if (!IsValid(i)) continue;
-    if (type_.is_variable_width()) {
+    if (type_.is_list()) {
+      const int64_t n = ListEnd(i) - ListBegin(i);
+      if (n != other.ListEnd(i) - other.ListBegin(i)) return false;
+      if (!child_->Slice(ListBegin(i), n).Equals(other.child_->Slice(other.ListBegin(i), n))) return false;
+    } else if (type_.is_variable_width()) {
       if (ValueBytes(i) != other.ValueBytes(i)) return false;
     } else if (std::memcmp(RowData(i), other.RowData(i), static_cast<size_t>(row_bytes())) != 0) {
       return false;

@@ -12,6 +12,7 @@ std::string_view TypeIdName(TypeId id) {
     case TypeId::kBinary: return "binary";
     case TypeId::kString: return "string";
     case TypeId::kTensor: return "tensor";
+    case TypeId::kList: return "list";
   }
   return "unknown";
 }
@@ -58,6 +59,12 @@ DataType DataType::Tensor(DType dtype, std::vector<int64_t> row_shape) {
   return t;
 }
 
+DataType DataType::List(DataType element) {
+  DataType t(TypeId::kList);
+  t.element_ = std::make_shared<const DataType>(std::move(element));
+  return t;
+}
+
 int64_t DataType::fixed_row_bytes() const {
   switch (id_) {
     case TypeId::kBool: return 1;
@@ -66,7 +73,8 @@ int64_t DataType::fixed_row_bytes() const {
     case TypeId::kInt64:
     case TypeId::kFloat64: return 8;
     case TypeId::kBinary:
-    case TypeId::kString: return 0;
+    case TypeId::kString:
+    case TypeId::kList: return 0;
     case TypeId::kTensor: {
       int64_t n = DTypeSize(dtype_);
       for (int64_t d : row_shape_) n *= d;
@@ -88,6 +96,7 @@ std::string DataType::ToString() const {
     }
     out += "]";
   }
+  if (id_ == TypeId::kList) out += "<" + element_->ToString() + ">";
   return out;
 }
 

@@ -167,3 +167,45 @@ TEST(StatusTest, ResultAndMacros) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+Column MakeIntList(const std::vector<int64_t>& offsets, const std::vector<int32_t>& values,
+                   const std::vector<uint8_t>& value_validity, const std::vector<uint8_t>& list_validity) {
+  auto child = Column::FromValues<int32_t>(values, value_validity);
+  auto off = Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 8});
+  std::shared_ptr<Buffer> valid;
+  if (!list_validity.empty()) valid = Buffer::CopyOf(list_validity);
+  return Column::MakeList(static_cast<int64_t>(offsets.size()) - 1, off, child, valid).value();
+}
+
+TEST(ListColumnTest, RowsSlicesBytesAndNulls) {
+  // [[1, 2], [], null, [3, null, 5]]
+  Column c = MakeIntList({0, 2, 2, 2, 5}, {1, 2, 3, 0, 5}, {1, 1, 1, 0, 1}, {1, 1, 0, 1});
+  EXPECT_EQ(c.type(), DataType::List(DataType::Int32()));
+  EXPECT_EQ(c.type().ToString(), "list<int32>");
+  EXPECT_EQ(c.null_count(), 1);
+  EXPECT_EQ(c.ListEnd(0) - c.ListBegin(0), 2);
+  EXPECT_EQ(c.ListEnd(1) - c.ListBegin(1), 0);
+  EXPECT_FALSE(c.child().IsValid(c.ListBegin(3) + 1));
+  // offsets 5 * 8 + list validity 4 + child: 5 values * 4 + 5 validity bytes
+  EXPECT_EQ(c.ByteSize(), 40 + 4 + 20 + 5);
+  Column tail = c.Slice(3, 1);
+  EXPECT_EQ(tail.ByteSize(), 16 + 1 + 12 + 3);
+  EXPECT_EQ(tail.child().Value<int32_t>(tail.ListBegin(0)), 3);
+}
+
+TEST(ListColumnTest, ConcatRebasesOffsets) {
+  Column c = MakeIntList({0, 2, 2, 2, 5}, {1, 2, 3, 0, 5}, {1, 1, 1, 0, 1}, {1, 1, 0, 1});
+  std::vector<Column> parts{c.Slice(3, 1), c.Slice(0, 3)};
+  Column j = Column::Concat(parts).value();
+  Column expected = MakeIntList({0, 3, 5, 5, 5}, {3, 0, 5, 1, 2}, {1, 0, 1, 1, 1}, {1, 1, 1, 0});
+  EXPECT_TRUE(j.Equals(expected));
+  EXPECT_FALSE(j.Equals(c));
+  auto bad = Column::MakeList(1, Buffer::CopyOf(std::vector<uint8_t>(16, 0xff)), Column::FromValues<int32_t>({1}));
+  EXPECT_FALSE(bad.ok());
+}
+
+}  // namespace
+}  // namespace sluice

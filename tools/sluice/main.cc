@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "demo_command.h"
+#include "parquet_command.h"
 #include "sluice/logging.h"
 
 namespace {
@@ -13,6 +14,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  demo       run a streaming pipeline on synthetic images, with live progress and stats\n"
+    "  parquet    inspect, cat (JSON Lines) and copy Parquet files\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "demo") return sluice::cli::RunDemo(args);
+  if (command == "parquet") return sluice::cli::RunParquet(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

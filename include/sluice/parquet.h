@@ -1,0 +1,95 @@
+#pragma once
+/// Parquet files: a streaming reader (by row group, with column projection, through
+/// RandomAccessFile so local files and S3 objects read alike) and a writer (row groups by size,
+/// dictionary and plain encodings, ZSTD/SNAPPY/GZIP/LZ4_RAW/BROTLI, statistics, lists,
+/// key-value metadata, atomic publish). Written from the parquet-format specification.
+///
+/// Types read: BOOLEAN -> bool; INT32 (and INT_8/16, UINT_8/16, DATE, DECIMAL raw) -> int32;
+/// UINT_32 -> int64; INT64 (and timestamps, DECIMAL raw, UINT_64 as its bits) -> int64;
+/// INT96 -> int64 nanoseconds since the epoch; FLOAT -> float32; DOUBLE -> float64;
+/// BYTE_ARRAY -> string when annotated UTF8/STRING/ENUM/JSON, else binary;
+/// FIXED_LEN_BYTE_ARRAY -> binary (or a tensor column when sluice wrote it as one);
+/// one level of LIST (3-level, legacy 2-level, bare repeated) -> list<element>.
+/// Structs, maps and nested lists are refused, by column name, when selected.
+///
+/// Threading: a ParquetReader may be used by several threads at once (ReadRowGroup is const on
+/// the metadata and reads through a thread-safe RandomAccessFile). A ParquetWriter is used by
+/// one thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sluice/batch.h"
+#include "sluice/random_access_file.h"
+#include "sluice/status.h"
+
+namespace sluice {
+
+struct ParquetColumnInfo {
+  std::string name;
+  DataType type = DataType::Int32();
+  bool nullable = false;
+  std::string unsupported;  // non-empty: why the column cannot be read
+};
+
+class ParquetReader {
+ public:
+  static Result<std::unique_ptr<ParquetReader>> Open(std::shared_ptr<RandomAccessFile> file);
+  ~ParquetReader();
+
+  const std::string& name() const;
+  int num_row_groups() const;
+  int64_t num_rows() const;
+  int64_t row_group_rows(int row_group) const;
+  const std::vector<ParquetColumnInfo>& columns() const;
+  const std::vector<std::pair<std::string, std::string>>& key_value_metadata() const;
+  const std::string& created_by() const;
+
+  /// Row group `row_group` with the named columns in the given order (all when empty). Reads
+  /// only the byte ranges of those column chunks, nearby ranges coalesced into one read.
+  Result<Batch> ReadRowGroup(int row_group, const std::vector<std::string>& columns = {}) const;
+  /// Schema, row groups, sizes, encodings, compression and statistics, for people.
+  std::string Inspect() const;
+
+ private:
+  struct Impl;
+  explicit ParquetReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ParquetWriteOptions {
+  std::string compression = "zstd";  // zstd | snappy | gzip | lz4_raw | brotli | none
+  int64_t row_group_bytes = int64_t{128} << 20;  // cut a row group at this many bytes of data
+  int64_t row_group_rows = 0;                    // and/or at this many rows (0: no row limit)
+  int64_t page_bytes = int64_t{1} << 20;
+  bool dictionary = true;  // dictionary-encode string/binary columns with few distinct values
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+class ParquetWriter {
+ public:
+  /// Writes to a temporary file beside `path`; Close publishes it atomically. The schema comes
+  /// from the first batch written (a batch with zero rows sets it without adding rows).
+  static Result<std::unique_ptr<ParquetWriter>> Open(const std::string& path, ParquetWriteOptions options = {});
+  ~ParquetWriter();  // aborts unless closed
+
+  /// Appends rows; the batch must have the first batch's column names and types.
+  Status Write(const Batch& batch);
+  /// Flushes, writes the footer and publishes the file.
+  Status Close();
+  /// Drops the temporary file.
+  void Abort();
+
+ private:
+  struct Impl;
+  explicit ParquetWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A zero-row column of `type` (to describe a schema with an empty batch).
+Column EmptyColumn(const DataType& type);
+
+}  // namespace sluice

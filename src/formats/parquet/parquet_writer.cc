@@ -1,0 +1,177 @@
+#include <cstring>
+
+#include "column_chunk_writer.h"
+#include "compression.h"
+#include "metadata.h"
+#include "sluice/parquet.h"
+#include "tensor_metadata.h"
+#include "thrift_compact.h"
+
+namespace sluice {
+
+using namespace parquet;
+
+struct ParquetWriter::Impl {
+  std::string path;
+  ParquetWriteOptions options;
+  ChunkOptions chunk;
+  std::unique_ptr<AtomicFileWriter> out;
+  bool schema_set = false;
+  bool finished = false;
+  std::vector<std::string> names;
+  std::vector<ColumnLayout> layouts;
+  std::vector<std::vector<Column>> pending;  // per column, this row group's pieces
+  int64_t pending_rows = 0;
+  int64_t pending_bytes = 0;
+  FileMetaData meta;
+
+  Status SetSchema(const Batch& batch);
+  Status FlushRowGroup();
+  Status Add(const Batch& batch);
+};
+
+Status ParquetWriter::Impl::SetSchema(const Batch& b) {
+  meta.schema.clear();
+  SchemaElement root;
+  root.name = "schema";
+  root.num_children = b.num_columns();
+  meta.schema.push_back(root);
+  for (int c = 0; c < b.num_columns(); ++c) {
+    auto layout = LayoutFor(b.name(c), b.column(c).type());
+    if (!layout.ok()) return layout.status().WithContext("writing '" + path + "'");
+    for (const auto& e : layout->elements) meta.schema.push_back(e);
+    if (b.column(c).type().id() == TypeId::kTensor) {
+      auto [k, v] = TensorMetadataEntry(b.name(c), b.column(c).type());
+      meta.key_value_metadata.push_back({k, v});
+    }
+    names.push_back(b.name(c));
+    layouts.push_back(std::move(layout).value());
+  }
+  for (const auto& [k, v] : options.metadata) meta.key_value_metadata.push_back({k, v});
+  pending.assign(static_cast<size_t>(b.num_columns()), {});
+  schema_set = true;
+  return Status::OK();
+}
+
+Status ParquetWriter::Impl::FlushRowGroup() {
+  if (pending_rows == 0) return Status::OK();
+  RowGroup rg;
+  rg.num_rows = pending_rows;
+  for (size_t c = 0; c < layouts.size(); ++c) {
+    auto encoded = EncodeColumnChunk(layouts[c], pending[c], chunk);
+    if (!encoded.ok()) {
+      return encoded.status().WithContext("writing '" + path + "' row group " + std::to_string(meta.row_groups.size()) +
+                                          " column '" + names[c] + "'");
+    }
+    EncodedChunk& e = *encoded;
+    const int64_t start = out->bytes_written();
+    RETURN_IF_ERROR(out->Append(e.bytes.data(), static_cast<int64_t>(e.bytes.size())));
+    ColumnChunk cc;
+    cc.meta_data = std::move(e.meta);
+    cc.meta_data.data_page_offset += start;
+    if (cc.meta_data.dictionary_page_offset) *cc.meta_data.dictionary_page_offset += start;
+    cc.file_offset = start;
+    rg.total_byte_size += cc.meta_data.total_uncompressed_size;
+    rg.columns.push_back(std::move(cc));
+    pending[c].clear();
+  }
+  meta.num_rows += pending_rows;
+  meta.row_groups.push_back(std::move(rg));
+  pending_rows = 0;
+  pending_bytes = 0;
+  return Status::OK();
+}
+
+Status ParquetWriter::Impl::Add(const Batch& b) {
+  int64_t start = 0;
+  while (start < b.num_rows()) {
+    int64_t take = b.num_rows() - start;
+    if (options.row_group_rows > 0) take = std::min(take, options.row_group_rows - pending_rows);
+    const Batch piece = b.Slice(start, take);
+    for (int c = 0; c < piece.num_columns(); ++c) pending[static_cast<size_t>(c)].push_back(piece.column(c));
+    pending_rows += take;
+    pending_bytes += piece.ByteSize();
+    start += take;
+    const bool full_rows = options.row_group_rows > 0 && pending_rows >= options.row_group_rows;
+    if (full_rows || pending_bytes >= options.row_group_bytes) RETURN_IF_ERROR(FlushRowGroup());
+  }
+  return Status::OK();
+}
+
+ParquetWriter::ParquetWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ParquetWriter::~ParquetWriter() {
+  if (impl_ && !impl_->finished) Abort();
+}
+
+Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& path, ParquetWriteOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  ASSIGN_OR_RETURN(impl->chunk.codec, ParseCodec(options.compression));
+  if (options.page_bytes <= 0 || options.row_group_bytes <= 0 || options.row_group_rows < 0) {
+    return Status::InvalidArgument("Parquet writer: page and row group sizes must be positive");
+  }
+  impl->chunk.page_bytes = options.page_bytes;
+  impl->chunk.dictionary = options.dictionary;
+  impl->options = std::move(options);
+  impl->meta.version = 1;
+  impl->meta.created_by = "sluice version 0.1.0";
+  ASSIGN_OR_RETURN(impl->out, AtomicFileWriter::Open(path));
+  RETURN_IF_ERROR(impl->out->Append("PAR1", 4));
+  return std::unique_ptr<ParquetWriter>(new ParquetWriter(std::move(impl)));
+}
+
+Status ParquetWriter::Write(const Batch& batch) {
+  Impl& im = *impl_;
+  if (im.finished) return Status::InvalidArgument("write to a closed Parquet writer ('" + im.path + "')");
+  if (!im.schema_set) {
+    RETURN_IF_ERROR(im.SetSchema(batch));
+  } else {
+    bool same = batch.names() == im.names;
+    for (int c = 0; same && c < batch.num_columns(); ++c) same = batch.column(c).type() == im.layouts[static_cast<size_t>(c)].type;
+    if (!same) {
+      std::string want;
+      for (size_t c = 0; c < im.names.size(); ++c) want += (c ? ", " : "") + im.names[c] + " " + im.layouts[c].type.ToString();
+      return Status::InvalidArgument("writing '" + im.path + "': batch (" + batch.Describe() + ") does not match the file's columns (" + want + ")");
+    }
+  }
+  return im.Add(batch);
+}
+
+Status ParquetWriter::Close() {
+  Impl& im = *impl_;
+  if (im.finished) return Status::InvalidArgument("Parquet writer for '" + im.path + "' closed twice");
+  if (!im.schema_set) return Status::InvalidArgument("closing '" + im.path + "' before any batch set its schema");
+  Status st = im.FlushRowGroup();
+  if (st.ok()) {
+    CompactWriter w;
+    EncodeFileMetaData(im.meta, w);
+    const auto& footer = w.bytes();
+    const uint32_t len = static_cast<uint32_t>(footer.size());
+    st = im.out->Append(footer.data(), static_cast<int64_t>(footer.size()));
+    if (st.ok()) st = im.out->Append(&len, 4);
+    if (st.ok()) st = im.out->Append("PAR1", 4);
+    if (st.ok()) st = im.out->Commit();
+  }
+  im.finished = true;
+  if (!st.ok()) im.out->Abort();
+  return st;
+}
+
+void ParquetWriter::Abort() {
+  impl_->finished = true;
+  impl_->out->Abort();
+}
+
+Column EmptyColumn(const DataType& type) {
+  if (type.is_list()) {
+    auto offsets = Buffer::CopyOf(std::vector<uint8_t>(8, 0));
+    return Column::MakeList(0, offsets, EmptyColumn(type.element())).value();
+  }
+  if (type.is_variable_width()) {
+    return Column::FromBuffers(type, 0, Buffer::CopyOf({}), Buffer::CopyOf(std::vector<uint8_t>(8, 0))).value();
+  }
+  return Column::Allocate(type, 0).value();
+}
+
+}  // namespace sluice

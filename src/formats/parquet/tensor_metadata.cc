@@ -1,0 +1,65 @@
+#include "tensor_metadata.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace sluice::parquet {
+
+std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::vector<TensorColumnMeta> out;
+  const std::string prefix = kTensorKeyPrefix;
+  for (const auto& [key, value] : kv) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    const auto colon = value.find(':');
+    if (colon == std::string::npos) continue;
+    auto dtype = ParseDType(value.substr(0, colon));
+    if (!dtype.ok()) continue;
+    TensorColumnMeta t{key.substr(prefix.size()), *dtype, {}};
+    std::stringstream dims(value.substr(colon + 1));
+    std::string d;
+    bool good = true;
+    while (std::getline(dims, d, ',')) {
+      char* end = nullptr;
+      const long long v = std::strtoll(d.c_str(), &end, 10);
+      if (end == d.c_str() || *end != '\0' || v <= 0) good = false;
+      t.shape.push_back(v);
+    }
+    if (good && !t.shape.empty()) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+const TensorColumnMeta* FindTensor(const std::vector<TensorColumnMeta>& tensors, const std::string& column) {
+  for (const auto& t : tensors) {
+    if (t.column == column) return &t;
+  }
+  return nullptr;
+}
+
+std::pair<std::string, std::string> TensorMetadataEntry(const std::string& column, const DataType& type) {
+  std::string v(DTypeName(type.dtype()));
+  v += ":";
+  for (size_t i = 0; i < type.row_shape().size(); ++i) v += (i ? "," : "") + std::to_string(type.row_shape()[i]);
+  return {kTensorKeyPrefix + column, v};
+}
+
+Result<Column> BinaryToTensor(const Column& binary, const TensorColumnMeta& meta, const std::string& where) {
+  const DataType type = DataType::Tensor(meta.dtype, meta.shape);
+  const int64_t row = type.fixed_row_bytes();
+  const int64_t n = binary.length();
+  if (binary.null_count() > 0) return Status::InvalidData(where + ": a tensor column has null rows");
+  bool contiguous = n == 0 || binary.ValueBytes(0).data() == reinterpret_cast<const char*>(binary.values_buffer()->data());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto v = binary.ValueBytes(i);
+    if (static_cast<int64_t>(v.size()) != row) {
+      return Status::InvalidData(where + ": row " + std::to_string(i) + " holds " + std::to_string(v.size()) + " bytes, a " +
+                                 type.ToString() + " row needs " + std::to_string(row));
+    }
+  }
+  if (contiguous) return Column::FromBuffers(type, n, binary.values_buffer());
+  ASSIGN_OR_RETURN(Column t, Column::Allocate(type, n));
+  for (int64_t i = 0; i < n; ++i) std::memcpy(t.MutableRowData(i), binary.ValueBytes(i).data(), static_cast<size_t>(row));
+  return t;
+}
+
+}  // namespace sluice::parquet

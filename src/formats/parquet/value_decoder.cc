@@ -1,0 +1,216 @@
+#include "value_decoder.h"
+
+#include <cstring>
+
+#include "rle_bit_packed.h"
+
+namespace sluice::parquet {
+namespace {
+
+Status Corrupt(const std::string& encoding, const std::string& what) {
+  return Status::InvalidData("corrupt " + encoding + " values: " + what);
+}
+
+void AppendBytes(PhysicalValues* out, const uint8_t* p, size_t n) {
+  out->bytes.insert(out->bytes.end(), p, p + n);
+  out->offsets.push_back(static_cast<int64_t>(out->bytes.size()));
+}
+
+Status DecodePlain(const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf, PhysicalValues* out) {
+  if (leaf.physical == PhysicalType::kBoolean) {
+    if (static_cast<uint64_t>(count) > static_cast<uint64_t>(size) * 8) return Corrupt("PLAIN", "too few bytes for " + std::to_string(count) + " booleans");
+    const size_t at = out->fixed.size();
+    out->fixed.resize(at + static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) out->fixed[at + static_cast<size_t>(i)] = (data[i / 8] >> (i % 8)) & 1;
+  } else if (leaf.physical == PhysicalType::kByteArray) {
+    const uint8_t* p = data;
+    const uint8_t* end = data + size;
+    out->offsets.reserve(out->offsets.size() + static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      if (end - p < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
+      uint32_t n;
+      std::memcpy(&n, p, 4);
+      p += 4;
+      if (n > static_cast<uint64_t>(end - p)) return Corrupt("PLAIN", "value " + std::to_string(i) + " of " + std::to_string(n) + " bytes past the page end");
+      AppendBytes(out, p, n);
+      p += n;
+    }
+  } else {
+    const size_t width = static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
+    if (static_cast<uint64_t>(count) * width > size) {
+      return Corrupt("PLAIN", std::to_string(count) + " values of " + std::to_string(width) + " bytes in a " + std::to_string(size) + "-byte page");
+    }
+    out->fixed.insert(out->fixed.end(), data, data + static_cast<size_t>(count) * width);
+  }
+  out->count += count;
+  return Status::OK();
+}
+
+Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, const PhysicalValues& dict,
+                               const LeafColumn& leaf, PhysicalValues* out) {
+  if (count == 0) return Status::OK();
+  if (size < 1) return Corrupt("RLE_DICTIONARY", "no bit width");
+  const int width = data[0];
+  if (width > 32) return Corrupt("RLE_DICTIONARY", "bit width " + std::to_string(width));
+  std::vector<uint32_t> idx(static_cast<size_t>(count));
+  RleBitPackedDecoder dec(data + 1, size - 1, width);
+  RETURN_IF_ERROR(dec.Get(count, idx.data()));
+  for (uint32_t i : idx) {
+    if (i >= static_cast<uint64_t>(dict.count)) {
+      return Corrupt("RLE_DICTIONARY", "index " + std::to_string(i) + " out of a dictionary of " + std::to_string(dict.count));
+    }
+  }
+  if (leaf.physical == PhysicalType::kByteArray) {
+    for (uint32_t i : idx) AppendBytes(out, dict.bytes.data() + dict.offsets[i], static_cast<size_t>(dict.offsets[i + 1] - dict.offsets[i]));
+  } else {
+    const size_t width_bytes = static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
+    const size_t at = out->fixed.size();
+    out->fixed.resize(at + idx.size() * width_bytes);
+    uint8_t* dst = out->fixed.data() + at;
+    for (uint32_t i : idx) {
+      std::memcpy(dst, dict.fixed.data() + static_cast<size_t>(i) * width_bytes, width_bytes);
+      dst += width_bytes;
+    }
+  }
+  out->count += count;
+  return Status::OK();
+}
+
+Status DecodeRleBooleans(const uint8_t* data, size_t size, int64_t count, PhysicalValues* out) {
+  if (size < 4) return Corrupt("RLE", "no length prefix");
+  uint32_t n;
+  std::memcpy(&n, data, 4);
+  if (n > size - 4) return Corrupt("RLE", "length " + std::to_string(n) + " past the page end");
+  std::vector<uint32_t> v(static_cast<size_t>(count));
+  RleBitPackedDecoder dec(data + 4, n, 1);
+  RETURN_IF_ERROR(dec.Get(count, v.data()));
+  for (uint32_t b : v) out->fixed.push_back(static_cast<uint8_t>(b));
+  out->count += count;
+  return Status::OK();
+}
+
+Status DecodeDeltaIntegers(const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf, PhysicalValues* out) {
+  std::vector<int64_t> v;
+  size_t used;
+  RETURN_IF_ERROR(DecodeDeltaBinaryPacked(data, size, &v, &used));
+  if (static_cast<int64_t>(v.size()) < count) return Corrupt("DELTA_BINARY_PACKED", std::to_string(v.size()) + " values, need " + std::to_string(count));
+  const size_t width = leaf.physical == PhysicalType::kInt32 ? 4 : 8;
+  const size_t at = out->fixed.size();
+  out->fixed.resize(at + static_cast<size_t>(count) * width);
+  for (int64_t i = 0; i < count; ++i) {
+    if (width == 4) {
+      const int32_t x = static_cast<int32_t>(v[static_cast<size_t>(i)]);
+      std::memcpy(out->fixed.data() + at + static_cast<size_t>(i) * 4, &x, 4);
+    } else {
+      std::memcpy(out->fixed.data() + at + static_cast<size_t>(i) * 8, &v[static_cast<size_t>(i)], 8);
+    }
+  }
+  out->count += count;
+  return Status::OK();
+}
+
+/// Lengths (DELTA_BINARY_PACKED) then the concatenated bytes.
+Status DecodeDeltaLengthByteArray(const uint8_t* data, size_t size, int64_t count, std::vector<int64_t>* lengths,
+                                  const uint8_t** bytes, size_t* bytes_size) {
+  size_t used;
+  RETURN_IF_ERROR(DecodeDeltaBinaryPacked(data, size, lengths, &used));
+  if (static_cast<int64_t>(lengths->size()) < count) return Corrupt("DELTA_LENGTH_BYTE_ARRAY", "too few lengths");
+  uint64_t total = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t n = (*lengths)[static_cast<size_t>(i)];
+    if (n < 0) return Corrupt("DELTA_LENGTH_BYTE_ARRAY", "negative length");
+    total += static_cast<uint64_t>(n);
+  }
+  if (total > size - used) return Corrupt("DELTA_LENGTH_BYTE_ARRAY", "values past the page end");
+  *bytes = data + used;
+  *bytes_size = size - used;
+  return Status::OK();
+}
+
+Status DecodeDeltaByteArrayFamily(Encoding encoding, const uint8_t* data, size_t size, int64_t count,
+                                  const LeafColumn& leaf, PhysicalValues* out) {
+  std::vector<int64_t> prefixes;
+  size_t prefix_bytes = 0;
+  if (encoding == Encoding::kDeltaByteArray) {
+    RETURN_IF_ERROR(DecodeDeltaBinaryPacked(data, size, &prefixes, &prefix_bytes));
+    if (static_cast<int64_t>(prefixes.size()) < count) return Corrupt("DELTA_BYTE_ARRAY", "too few prefix lengths");
+  }
+  std::vector<int64_t> lengths;
+  const uint8_t* bytes = nullptr;
+  size_t bytes_size = 0;
+  RETURN_IF_ERROR(DecodeDeltaLengthByteArray(data + prefix_bytes, size - prefix_bytes, count, &lengths, &bytes, &bytes_size));
+  std::string previous, value;
+  const bool fixed = leaf.physical == PhysicalType::kFixedLenByteArray;
+  for (int64_t i = 0; i < count; ++i) {
+    const size_t n = static_cast<size_t>(lengths[static_cast<size_t>(i)]);
+    if (encoding == Encoding::kDeltaByteArray) {
+      const int64_t prefix = prefixes[static_cast<size_t>(i)];
+      if (prefix < 0 || static_cast<size_t>(prefix) > previous.size()) return Corrupt("DELTA_BYTE_ARRAY", "prefix longer than the previous value");
+      value.assign(previous, 0, static_cast<size_t>(prefix));
+      value.append(reinterpret_cast<const char*>(bytes), n);
+    } else {
+      value.assign(reinterpret_cast<const char*>(bytes), n);
+    }
+    bytes += n;
+    if (fixed) {
+      if (value.size() != static_cast<size_t>(leaf.type_length)) return Corrupt(EncodingName(encoding), "value of the wrong fixed length");
+      out->fixed.insert(out->fixed.end(), value.begin(), value.end());
+    } else {
+      AppendBytes(out, reinterpret_cast<const uint8_t*>(value.data()), value.size());
+    }
+    previous.swap(value);
+  }
+  out->count += count;
+  return Status::OK();
+}
+
+Status DecodeByteStreamSplit(const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf, PhysicalValues* out) {
+  const size_t width = static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
+  if (width == 0 || leaf.physical == PhysicalType::kBoolean || leaf.physical == PhysicalType::kInt96) {
+    return Status::Unimplemented("BYTE_STREAM_SPLIT for " + PhysicalTypeName(leaf.physical));
+  }
+  if (static_cast<uint64_t>(count) * width > size) return Corrupt("BYTE_STREAM_SPLIT", "too few bytes");
+  // Stream b holds byte b of each of the page's `count` values.
+  const size_t n = static_cast<size_t>(count);
+  const size_t at = out->fixed.size();
+  out->fixed.resize(at + static_cast<size_t>(count) * width);
+  uint8_t* dst = out->fixed.data() + at;
+  for (size_t i = 0; i < static_cast<size_t>(count); ++i) {
+    for (size_t b = 0; b < width; ++b) dst[i * width + b] = data[b * n + i];
+  }
+  out->count += count;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf,
+                    const PhysicalValues* dictionary, PhysicalValues* out) {
+  switch (encoding) {
+    case Encoding::kPlain:
+      return DecodePlain(data, size, count, leaf, out);
+    case Encoding::kPlainDictionary:
+    case Encoding::kRleDictionary:
+      if (dictionary == nullptr) return Status::InvalidData("dictionary-encoded page without a dictionary page");
+      return DecodeDictionaryIndices(data, size, count, *dictionary, leaf, out);
+    case Encoding::kRle:
+      if (leaf.physical != PhysicalType::kBoolean) break;
+      return DecodeRleBooleans(data, size, count, out);
+    case Encoding::kDeltaBinaryPacked:
+      if (leaf.physical != PhysicalType::kInt32 && leaf.physical != PhysicalType::kInt64) break;
+      return DecodeDeltaIntegers(data, size, count, leaf, out);
+    case Encoding::kDeltaLengthByteArray:
+      if (leaf.physical != PhysicalType::kByteArray) break;
+      return DecodeDeltaByteArrayFamily(encoding, data, size, count, leaf, out);
+    case Encoding::kDeltaByteArray:
+      if (leaf.physical != PhysicalType::kByteArray && leaf.physical != PhysicalType::kFixedLenByteArray) break;
+      return DecodeDeltaByteArrayFamily(encoding, data, size, count, leaf, out);
+    case Encoding::kByteStreamSplit:
+      return DecodeByteStreamSplit(data, size, count, leaf, out);
+    case Encoding::kBitPacked:
+      break;
+  }
+  return Status::Unimplemented("encoding " + EncodingName(encoding) + " for " + PhysicalTypeName(leaf.physical) + " values");
+}
+
+}  // namespace sluice::parquet

@@ -1,0 +1,31 @@
+#pragma once
+/// Decodes the values of a data or dictionary page into dense (non-null) physical values.
+///
+/// Fixed-width physical types append raw little-endian values to `fixed` (BOOLEAN as one byte
+/// per value, INT96 as 12 bytes); BYTE_ARRAY values append to `bytes` with `offsets`. Every
+/// decoder checks its input bounds and the value count it was asked for.
+///
+/// Threading: plain functions over caller-owned data.
+
+#include <cstdint>
+#include <vector>
+
+#include "metadata.h"
+#include "schema.h"
+#include "sluice/status.h"
+
+namespace sluice::parquet {
+
+struct PhysicalValues {
+  std::vector<uint8_t> fixed;
+  std::vector<uint8_t> bytes;
+  std::vector<int64_t> offsets{0};
+  int64_t count = 0;
+};
+
+/// Decodes `count` values encoded with `encoding` from [data, data + size) and appends them to
+/// `out`. `dictionary` is required for the dictionary encodings.
+Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf,
+                    const PhysicalValues* dictionary, PhysicalValues* out);
+
+}  // namespace sluice::parquet
