@@ -3,10 +3,12 @@
 BUILD ?= build
 TSAN_BUILD ?= build-tsan
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build demo test test-fast tsan asan bench clean
+.PHONY: all setup build demo test test-fast tsan asan fuzz bench clean
 
 all: build
 
@@ -22,10 +24,12 @@ build: setup $(BUILD)/build.ninja
 demo: build
 	@$(BUILD)/tools/sluice/sluice demo
 
-# The whole suite: every test of the normal build, then the executor tests under TSan.
+# The whole suite: every test of the normal build, the executor tests under TSan, then the
+# fuzz targets for FUZZ_SECONDS each (seeded with the interop files the tests generated).
 test: build
-	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
+	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 900
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz
 
 test-fast: build
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -LE slow
@@ -39,6 +43,15 @@ tsan: setup $(TSAN_BUILD)/build.ninja
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --test-dir $(TSAN_BUILD) -j $(JOBS) --output-on-failure --timeout 600 -L exec
 
+$(FUZZ_BUILD)/build.ninja:
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
+	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
+
+# Runs each fuzz target for FUZZ_SECONDS; a crash, leak, timeout or OOM fails the build.
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(BUILD)
+
 $(ASAN_BUILD)/build.ninja:
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
 	  -DSLUICE_BUILD_BENCH=OFF >/dev/null
@@ -51,4 +64,4 @@ bench: build
 	@bench/run_all.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(TSAN_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

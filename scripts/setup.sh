@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # Build toolchain and test framework.
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
   nodejs npm
 )

@@ -35,9 +35,19 @@ struct ParquetColumnInfo {
   std::string unsupported;  // non-empty: why the column cannot be read
 };
 
+/// Limits that keep a hostile file from making the reader allocate without bound. A file's
+/// metadata may claim rows that compress to almost nothing (a run of nulls), so the limits are
+/// on claimed counts, not on bytes.
+struct ParquetReadOptions {
+  int64_t max_row_group_rows = int64_t{1} << 28;
+  /// Values (levels) in one column chunk; lists have one per element.
+  int64_t max_chunk_values = int64_t{1} << 31;
+};
+
 class ParquetReader {
  public:
-  static Result<std::unique_ptr<ParquetReader>> Open(std::shared_ptr<RandomAccessFile> file);
+  static Result<std::unique_ptr<ParquetReader>> Open(std::shared_ptr<RandomAccessFile> file,
+                                                     ParquetReadOptions options = {});
   ~ParquetReader();
 
   const std::string& name() const;

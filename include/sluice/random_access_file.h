@@ -26,6 +26,9 @@ class RandomAccessFile {
 /// Opens a local file for positional reads (pread).
 Result<std::shared_ptr<RandomAccessFile>> OpenLocalFile(const std::string& path);
 
+/// A file whose bytes are already in memory (tests, fuzzing, small objects fetched whole).
+std::shared_ptr<RandomAccessFile> MakeBufferFile(std::shared_ptr<Buffer> bytes, std::string name);
+
 /// Writes a local file under a temporary name in the same directory and publishes it with
 /// fsync + rename, so readers see either nothing or the whole file.
 /// Threading: one thread.

@@ -26,9 +26,10 @@ struct Range {
 ParquetReader::ParquetReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ParquetReader::~ParquetReader() = default;
 
-Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<RandomAccessFile> file) {
+Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<RandomAccessFile> file, ParquetReadOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->file = file;
+  impl->options = options;
   const std::string& name = file->name();
   ASSIGN_OR_RETURN(impl->file_size, file->Size());
   const int64_t size = impl->file_size;
@@ -50,12 +51,20 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<Rando
     footer = footer_buffer->data();
   }
   CompactReader reader(footer, footer_len, "footer of '" + name + "'");
-  ASSIGN_OR_RETURN(impl->meta, DecodeFileMetaData(reader));
+  auto meta = DecodeFileMetaData(reader);
+  if (!meta.ok()) {
+    const Status& st = meta.status();
+    return st.message().find(name) != std::string::npos ? st : st.WithContext("footer of '" + name + "'");
+  }
+  impl->meta = std::move(meta).value();
   ASSIGN_OR_RETURN(impl->schema, BuildSchema(impl->meta, name));
   int64_t rows = 0;
   for (size_t g = 0; g < impl->meta.row_groups.size(); ++g) {
     const RowGroup& rg = impl->meta.row_groups[g];
-    if (rg.num_rows < 0) return Status::InvalidData("'" + name + "' row group " + std::to_string(g) + " has a negative row count");
+    if (rg.num_rows < 0 || rg.num_rows > options.max_row_group_rows) {
+      return Status::InvalidData("'" + name + "' row group " + std::to_string(g) + " claims " + std::to_string(rg.num_rows) +
+                                 " rows (the limit is " + std::to_string(options.max_row_group_rows) + ")");
+    }
     if (rg.columns.size() != impl->schema.leaves.size()) {
       return Status::InvalidData("'" + name + "' row group " + std::to_string(g) + " has " + std::to_string(rg.columns.size()) +
                                  " column chunks for " + std::to_string(impl->schema.leaves.size()) + " columns");
@@ -142,6 +151,11 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
       const LeafColumn& leaf = im.schema.leaves[static_cast<size_t>(f.leaf)];
       const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
       const std::string where = "'" + name + "' row group " + std::to_string(g) + " column '" + f.name + "'";
+      if (cc.meta_data.num_values < 0 || cc.meta_data.num_values > im.options.max_chunk_values ||
+          (!f.is_list && cc.meta_data.num_values != rg.num_rows)) {
+        return Status::InvalidData(where + ": the chunk claims " + std::to_string(cc.meta_data.num_values) + " values for " +
+                                   std::to_string(rg.num_rows) + " rows");
+      }
       if (cc.meta_data.type != leaf.physical) {
         return Status::InvalidData(where + ": chunk type " + PhysicalTypeName(cc.meta_data.type) + " differs from the schema's " +
                                    PhysicalTypeName(leaf.physical));

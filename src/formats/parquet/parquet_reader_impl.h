@@ -14,6 +14,7 @@ namespace sluice {
 
 struct ParquetReader::Impl {
   std::shared_ptr<RandomAccessFile> file;
+  ParquetReadOptions options;
   int64_t file_size = 0;
   parquet::FileMetaData meta;
   parquet::Schema schema;

@@ -162,8 +162,10 @@ Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, std::vector<int
       (block_size / miniblocks) % 32 != 0) {
     return corrupt("block size " + std::to_string(block_size) + " with " + std::to_string(miniblocks) + " miniblocks");
   }
-  // Each value takes at least a bit beyond the first; refuse counts the bytes cannot hold.
-  if (total > 1 + static_cast<uint64_t>(size) * 8 + block_size) return corrupt("value count " + std::to_string(total) + " larger than the data");
+  // Every block takes at least 1 + miniblocks bytes (its min delta and bit widths), so the bytes
+  // bound how many values can follow; refuse counts they cannot hold.
+  const uint64_t max_blocks = static_cast<uint64_t>(end - p) / (1 + miniblocks) + 1;
+  if (total > 1 + max_blocks * block_size) return corrupt("value count " + std::to_string(total) + " larger than the data can hold");
   const uint64_t per_mini = block_size / miniblocks;
   values->clear();
   values->reserve(total);

@@ -55,7 +55,14 @@ class Builder {
     RETURN_IF_ERROR(Parse(next, 0));
     if (next != s.size()) return Error("the schema has " + std::to_string(s.size() - next) + " elements outside the root");
     Schema out;
-    for (int child : nodes_[0].children) RETURN_IF_ERROR(AddField(child, out));
+    for (int child : nodes_[0].children) {
+      const std::string& name = nodes_[static_cast<size_t>(child)].e->name;
+      if (name.empty()) return Error("a top-level column has no name");
+      for (const Field& f : out.fields) {
+        if (f.name == name) return Error("two top-level columns are named '" + name + "'");
+      }
+      RETURN_IF_ERROR(AddField(child, out));
+    }
     return out;
   }
 
@@ -68,6 +75,15 @@ class Builder {
     const size_t index = next++;
     const SchemaElement& e = meta_.schema[index];
     nodes_[index].e = &e;
+    if (e.type && (static_cast<int32_t>(*e.type) < 0 || static_cast<int32_t>(*e.type) > 7)) {
+      return Error("column '" + e.name + "' has unknown physical type " + std::to_string(static_cast<int32_t>(*e.type)));
+    }
+    if (e.repetition && (static_cast<int32_t>(*e.repetition) < 0 || static_cast<int32_t>(*e.repetition) > 2)) {
+      return Error("column '" + e.name + "' has unknown repetition " + std::to_string(static_cast<int32_t>(*e.repetition)));
+    }
+    if (e.type && *e.type == PhysicalType::kFixedLenByteArray && e.type_length <= 0) {
+      return Error("FIXED_LEN_BYTE_ARRAY column '" + e.name + "' has length " + std::to_string(e.type_length));
+    }
     if (e.type) return Status::OK();
     if (e.num_children < 0 || static_cast<size_t>(e.num_children) > meta_.schema.size() - next) {
       return Error("group '" + e.name + "' claims " + std::to_string(e.num_children) + " children");
@@ -144,7 +160,9 @@ class Builder {
     if (f.unsupported.empty() && leaf_count != 1) f.unsupported = "a group of several columns";
     if (f.unsupported.empty() && leaf.max_rep > (f.is_list ? 1 : 0)) f.unsupported = "nested repetition";
     if (f.unsupported.empty()) {
-      ASSIGN_OR_RETURN(auto vt, ValueTypeOf(*element));
+      auto vt_or = ValueTypeOf(*element);
+      if (!vt_or.ok()) return Error(vt_or.status().message());
+      auto vt = *vt_or;
       f.element_nullable = f.is_list && IsOptional(*element);
       f.type = f.is_list ? DataType::List(vt.first) : vt.first;
       if (e.type && f.is_list) f.list_present_def = 0;

@@ -1,5 +1,6 @@
 #include "value_decoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "rle_bit_packed.h"
@@ -25,7 +26,7 @@ Status DecodePlain(const uint8_t* data, size_t size, int64_t count, const LeafCo
   } else if (leaf.physical == PhysicalType::kByteArray) {
     const uint8_t* p = data;
     const uint8_t* end = data + size;
-    out->offsets.reserve(out->offsets.size() + static_cast<size_t>(count));
+    out->offsets.reserve(out->offsets.size() + std::min<size_t>(static_cast<size_t>(count), size / 4));  // >= 4 bytes each
     for (int64_t i = 0; i < count; ++i) {
       if (end - p < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
       uint32_t n;
