@@ -1,5 +1,7 @@
 #include "sluice/memory.h"
 
+#include "sluice/huge_pages.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -43,14 +45,12 @@ class HostAllocatorImpl final : public Allocator {
  public:
   Result<std::shared_ptr<Buffer>> Allocate(int64_t bytes) override {
     if (bytes < 0) return Status::InvalidArgument("negative allocation size " + std::to_string(bytes));
-    constexpr int64_t kAlign = 64;
-    const int64_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-    void* p = std::aligned_alloc(kAlign, static_cast<size_t>(rounded == 0 ? kAlign : rounded));
+    void* p = AllocateLarge(static_cast<size_t>(bytes));
     if (p == nullptr) {
       return Status::ResourceExhausted("host allocation of " + std::to_string(bytes) + " bytes failed");
     }
     return std::make_shared<Buffer>(static_cast<uint8_t*>(p), bytes, MemoryKind::kHost, -1,
-                                    [](uint8_t* q) { std::free(q); });
+                                    [bytes](uint8_t* q) { FreeLarge(q, static_cast<size_t>(bytes)); });
   }
   MemoryKind kind() const override { return MemoryKind::kHost; }
   std::string_view name() const override { return "host"; }

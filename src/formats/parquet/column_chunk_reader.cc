@@ -15,9 +15,9 @@ namespace {
 constexpr int64_t kUncompressedFloor = int64_t{64} << 20;
 constexpr int64_t kUncompressedCeiling = int64_t{2} << 30;
 
-template <typename T>
-std::shared_ptr<Buffer> WrapVector(std::vector<T> v) {
-  auto owner = std::make_shared<std::vector<T>>(std::move(v));
+template <typename T, typename A>
+std::shared_ptr<Buffer> WrapVector(std::vector<T, A> v) {
+  auto owner = std::make_shared<std::vector<T, A>>(std::move(v));
   return Buffer::Wrap(reinterpret_cast<const uint8_t*>(owner->data()), static_cast<int64_t>(owner->size() * sizeof(T)),
                       MemoryKind::kHost, owner);
 }
@@ -50,7 +50,7 @@ int64_t CountNonNull(const std::vector<int16_t>& def, size_t from, int16_t max_d
   return std::count(def.begin() + static_cast<ptrdiff_t>(from), def.end(), max_def);
 }
 
-Status DecompressInto(Codec codec, const uint8_t* in, size_t in_size, int64_t out_size, std::vector<uint8_t>* scratch) {
+Status DecompressInto(Codec codec, const uint8_t* in, size_t in_size, int64_t out_size, LargeBytes* scratch) {
   scratch->resize(static_cast<size_t>(out_size));
   return Decompress(codec, in, in_size, scratch->data(), static_cast<size_t>(out_size));
 }
@@ -58,7 +58,7 @@ Status DecompressInto(Codec codec, const uint8_t* in, size_t in_size, int64_t ou
 /// Converts raw physical values to the leaf's value type (in place of `v`).
 void ConvertValues(const LeafColumn& leaf, PhysicalValues* v) {
   if (leaf.conversion == ValueConversion::kUint32ToInt64) {
-    std::vector<uint8_t> out(static_cast<size_t>(v->count) * 8);
+    LargeBytes out(static_cast<size_t>(v->count) * 8);
     for (int64_t i = 0; i < v->count; ++i) {
       uint32_t x;
       std::memcpy(&x, v->fixed.data() + i * 4, 4);
@@ -67,7 +67,7 @@ void ConvertValues(const LeafColumn& leaf, PhysicalValues* v) {
     }
     v->fixed.swap(out);
   } else if (leaf.conversion == ValueConversion::kInt96ToNanos) {
-    std::vector<uint8_t> out(static_cast<size_t>(v->count) * 8);
+    LargeBytes out(static_cast<size_t>(v->count) * 8);
     for (int64_t i = 0; i < v->count; ++i) {
       int64_t nanos_of_day;
       int32_t julian_day;
@@ -125,8 +125,12 @@ Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& m
                        const std::string& where, LeafData* out) {
   PhysicalValues dictionary;
   bool has_dictionary = false;
-  std::vector<uint8_t> scratch;
+  LargeBytes scratch;
   size_t pos = 0;
+  // The values can take no more room than the chunk uncompressed: reserve once instead of
+  // regrowing (capped, since the size is the file's claim).
+  const int64_t reserve = std::min<int64_t>({meta.total_uncompressed_size, static_cast<int64_t>(size) * 64 + (1 << 20), int64_t{1} << 31});
+  if (reserve > 0) (leaf.physical == PhysicalType::kByteArray ? out->values.bytes : out->values.fixed).reserve(static_cast<size_t>(reserve));
   for (int page = 0; out->slots < meta.num_values; ++page) {
     const std::string pw = where + " page " + std::to_string(page);
     if (pos >= size) {
@@ -170,11 +174,22 @@ Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& m
       n = h.data_page->num_values;
       encoding = h.data_page->encoding;
       if (n < 0 || n > meta.num_values - out->slots) return Status::InvalidData(pw + ": " + std::to_string(n) + " values is more than the chunk has left");
-      RETURN_IF_ERROR(in_page(DecompressInto(meta.codec, page_data, static_cast<size_t>(compressed), uncompressed, &scratch)));
-      const uint8_t* p = scratch.data();
-      const uint8_t* end = p + scratch.size();
+      const bool in_place = encoding == Encoding::kPlain && leaf.physical == PhysicalType::kByteArray;
+      LargeBytes* target = in_place ? &out->values.bytes : &scratch;
+      const size_t region = in_place ? target->size() : 0;
+      target->resize(region + static_cast<size_t>(uncompressed));
+      RETURN_IF_ERROR(in_page(Decompress(meta.codec, page_data, static_cast<size_t>(compressed), target->data() + region,
+                                         static_cast<size_t>(uncompressed))));
+      const uint8_t* p = target->data() + region;
+      const uint8_t* end = p + uncompressed;
       if (leaf.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf.max_rep, &out->rep)));
       if (leaf.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf.max_def, &out->def)));
+      if (in_place) {
+        const int64_t non_null = CountNonNull(out->def, def_before, leaf.max_def, n);
+        RETURN_IF_ERROR(in_page(CompactPlainByteArrays(&out->values, region, static_cast<size_t>(p - target->data()), non_null)));
+        out->slots += n;
+        continue;
+      }
       values = p;
       values_size = static_cast<size_t>(end - p);
     } else if (h.type == PageType::kDataPageV2) {

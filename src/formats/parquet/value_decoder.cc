@@ -185,6 +185,28 @@ Status DecodeByteStreamSplit(const uint8_t* data, size_t size, int64_t count, co
 
 }  // namespace
 
+Status CompactPlainByteArrays(PhysicalValues* out, size_t region_start, size_t values_offset, int64_t count) {
+  uint8_t* base = out->bytes.data();
+  const uint8_t* src = base + values_offset;
+  const uint8_t* end = base + out->bytes.size();
+  uint8_t* dst = base + region_start;
+  out->offsets.reserve(out->offsets.size() + std::min<size_t>(static_cast<size_t>(count), static_cast<size_t>(end - src) / 4));
+  for (int64_t i = 0; i < count; ++i) {
+    if (end - src < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
+    uint32_t n;
+    std::memcpy(&n, src, 4);
+    src += 4;
+    if (n > static_cast<uint64_t>(end - src)) return Corrupt("PLAIN", "value " + std::to_string(i) + " of " + std::to_string(n) + " bytes past the page end");
+    std::memmove(dst, src, n);
+    dst += n;
+    src += n;
+    out->offsets.push_back(dst - base);
+  }
+  out->bytes.resize(static_cast<size_t>(dst - base));
+  out->count += count;
+  return Status::OK();
+}
+
 Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf,
                     const PhysicalValues* dictionary, PhysicalValues* out) {
   switch (encoding) {

@@ -12,16 +12,25 @@
 
 #include "metadata.h"
 #include "schema.h"
+#include "sluice/huge_pages.h"
 #include "sluice/status.h"
 
 namespace sluice::parquet {
 
+/// Byte vectors that may grow to hundreds of megabytes: huge pages.
+using LargeBytes = std::vector<uint8_t, HugePageAllocator<uint8_t>>;
+
 struct PhysicalValues {
-  std::vector<uint8_t> fixed;
-  std::vector<uint8_t> bytes;
-  std::vector<int64_t> offsets{0};
+  LargeBytes fixed;
+  LargeBytes bytes;
+  std::vector<int64_t, HugePageAllocator<int64_t>> offsets{0};
   int64_t count = 0;
 };
+
+/// PLAIN byte arrays whose page was decompressed into `out->bytes` itself, at
+/// [region_start, ...) with the values from `values_offset`: drops the 4-byte lengths by moving
+/// each value down in place, so the values cost no second copy. Appends `count` values.
+Status CompactPlainByteArrays(PhysicalValues* out, size_t region_start, size_t values_offset, int64_t count);
 
 /// Decodes `count` values encoded with `encoding` from [data, data + size) and appends them to
 /// `out`. `dictionary` is required for the dictionary encodings.
