@@ -3,6 +3,7 @@
 
 #include "column_chunk_reader.h"
 #include "parquet_reader_impl.h"
+#include "sluice/parquet_source.h"
 #include "thrift_compact.h"
 
 namespace sluice {
@@ -75,7 +76,7 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<Rando
   impl->tensors = ParseTensorMetadata(impl->kv);
   for (const Field& f : impl->schema.fields) {
     ParquetColumnInfo info{f.name, f.type, f.nullable, f.unsupported};
-    if (const TensorColumnMeta* t = FindTensor(impl->tensors, f.name); t && f.unsupported.empty() && !f.is_list) {
+    if (const TensorColumnMeta* t = FindTensor(impl->tensors, f.name); t && f.unsupported.empty() && f.is_list == t->from_list) {
       info.type = DataType::Tensor(t->dtype, t->shape);
     }
     impl->columns.push_back(std::move(info));
@@ -164,8 +165,12 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
       RETURN_IF_ERROR(ReadColumnChunk(bytes->data() + (cc.start() - r.begin), static_cast<size_t>(cc.meta_data.total_compressed_size),
                                       cc.meta_data, leaf, where, &data));
       ASSIGN_OR_RETURN(Column col, AssembleColumn(std::move(data), f, leaf, rg.num_rows, where));
-      if (const TensorColumnMeta* t = FindTensor(im.tensors, f.name); t && !f.is_list) {
-        ASSIGN_OR_RETURN(col, BinaryToTensor(col, *t, where));
+      if (const TensorColumnMeta* t = FindTensor(im.tensors, f.name); t && f.is_list == t->from_list) {
+        if (t->from_list) {
+          ASSIGN_OR_RETURN(col, ColumnToTensor(col, TensorSpec{t->dtype, t->shape}, where));
+        } else {
+          ASSIGN_OR_RETURN(col, BinaryToTensor(col, *t, where));
+        }
       }
       out[i] = std::move(col);
     }

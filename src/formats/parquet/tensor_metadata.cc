@@ -1,5 +1,7 @@
 #include "tensor_metadata.h"
 
+#include "arrow_schema.h"
+
 #include <cstring>
 #include <sstream>
 
@@ -25,6 +27,17 @@ std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<st
       t.shape.push_back(v);
     }
     if (good && !t.shape.empty()) out.push_back(std::move(t));
+  }
+  for (const auto& [key, value] : kv) {
+    if (key != "ARROW:schema") continue;
+    auto fields = ParseArrowSchema(value);
+    if (!fields.ok()) continue;
+    for (const ArrowFieldInfo& f : *fields) {
+      if (f.extension_name != "arrow.fixed_shape_tensor" || !f.list_element || FindTensor(out, f.name)) continue;
+      auto shape = ParseFixedShapeTensorShape(f.extension_metadata);
+      if (!shape.ok()) continue;
+      out.push_back({f.name, *f.list_element, std::move(shape).value(), true});
+    }
   }
   return out;
 }

@@ -19,10 +19,14 @@ struct TensorColumnMeta {
   std::string column;
   DType dtype = DType::kUInt8;
   std::vector<int64_t> shape;
+  bool from_list = false;  // Arrow's fixed_shape_tensor: a LIST column of the elements
 };
 
 inline constexpr const char* kTensorKeyPrefix = "sluice.tensor.";
 
+/// Tensor columns declared by sluice's own entries and by Arrow's `arrow.fixed_shape_tensor`
+/// extension in "ARROW:schema" (malformed Arrow metadata is ignored: the columns then read as
+/// lists).
 std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv);
 const TensorColumnMeta* FindTensor(const std::vector<TensorColumnMeta>& tensors, const std::string& column);
 std::pair<std::string, std::string> TensorMetadataEntry(const std::string& column, const DataType& type);
