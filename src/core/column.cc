@@ -24,6 +24,11 @@ std::string Describe(const DataType& type, int64_t length) {
   return type.ToString() + " column of " + std::to_string(length) + " rows";
 }
 
+/// Writes part offsets o[1..n] shifted so that o[0] lands on `pos`, at out[1..n].
+void RebaseOffsets(const int64_t* o, int64_t n, int64_t pos, int64_t* out) {
+  for (int64_t i = 1; i <= n; ++i) out[i] = pos + (o[i] - o[0]);
+}
+
 }  // namespace
 
 Result<Column> Column::FromBuffers(DataType type, int64_t length, std::shared_ptr<Buffer> values,
@@ -234,7 +239,7 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
       if (p.length() == 0) continue;
       const int64_t begin = p.ListBegin(0), n = p.ListEnd(p.length() - 1) - begin;
       children.push_back(p.child().Slice(begin, n));
-      for (int64_t i = 1; i <= p.length(); ++i) out[row + i] = pos + (p.offsets()[i] - begin);
+      RebaseOffsets(p.offsets(), p.length(), pos, out + row);
       row += p.length();
       pos += n;
     }
@@ -270,7 +275,7 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
     const int64_t* o = p.offsets();
     const int64_t n = o[p.length()] - o[0];
     std::memcpy(values->data() + pos, p.values_->data() + o[0], static_cast<size_t>(n));
-    for (int64_t i = 1; i <= p.length(); ++i) out[row + i] = pos + (o[i] - o[0]);
+    RebaseOffsets(o, p.length(), pos, out + row);
     row += p.length();
     pos += n;
   }

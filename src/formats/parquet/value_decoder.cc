@@ -17,6 +17,26 @@ void AppendBytes(PhysicalValues* out, const uint8_t* p, size_t n) {
   out->offsets.push_back(static_cast<int64_t>(out->bytes.size()));
 }
 
+/// Walks `count` PLAIN byte arrays (4-byte length, bytes) in [p, end), checking every length,
+/// and calls on_value(bytes, length) for each. on_value may move the value to an address below
+/// `p` (in-place compaction): the next length is read only after it returns and lies beyond.
+template <typename F>
+Status ForEachPlainByteArray(const uint8_t* p, const uint8_t* end, int64_t count, PhysicalValues* out, F&& on_value) {
+  out->offsets.reserve(out->offsets.size() + std::min<size_t>(static_cast<size_t>(count), static_cast<size_t>(end - p) / 4));
+  for (int64_t i = 0; i < count; ++i) {
+    if (end - p < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
+    uint32_t n;
+    std::memcpy(&n, p, 4);
+    p += 4;
+    if (n > static_cast<uint64_t>(end - p)) {
+      return Corrupt("PLAIN", "value " + std::to_string(i) + " of " + std::to_string(n) + " bytes past the page end");
+    }
+    on_value(p, n);
+    p += n;
+  }
+  return Status::OK();
+}
+
 Status DecodePlain(const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf, PhysicalValues* out) {
   if (leaf.physical == PhysicalType::kBoolean) {
     if (static_cast<uint64_t>(count) > static_cast<uint64_t>(size) * 8) return Corrupt("PLAIN", "too few bytes for " + std::to_string(count) + " booleans");
@@ -24,18 +44,7 @@ Status DecodePlain(const uint8_t* data, size_t size, int64_t count, const LeafCo
     out->fixed.resize(at + static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) out->fixed[at + static_cast<size_t>(i)] = (data[i / 8] >> (i % 8)) & 1;
   } else if (leaf.physical == PhysicalType::kByteArray) {
-    const uint8_t* p = data;
-    const uint8_t* end = data + size;
-    out->offsets.reserve(out->offsets.size() + std::min<size_t>(static_cast<size_t>(count), size / 4));  // >= 4 bytes each
-    for (int64_t i = 0; i < count; ++i) {
-      if (end - p < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
-      uint32_t n;
-      std::memcpy(&n, p, 4);
-      p += 4;
-      if (n > static_cast<uint64_t>(end - p)) return Corrupt("PLAIN", "value " + std::to_string(i) + " of " + std::to_string(n) + " bytes past the page end");
-      AppendBytes(out, p, n);
-      p += n;
-    }
+    RETURN_IF_ERROR(ForEachPlainByteArray(data, data + size, count, out, [&](const uint8_t* p, uint32_t n) { AppendBytes(out, p, n); }));
   } else {
     const size_t width = static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
     if (static_cast<uint64_t>(count) * width > size) {
@@ -187,21 +196,13 @@ Status DecodeByteStreamSplit(const uint8_t* data, size_t size, int64_t count, co
 
 Status CompactPlainByteArrays(PhysicalValues* out, size_t region_start, size_t values_offset, int64_t count) {
   uint8_t* base = out->bytes.data();
-  const uint8_t* src = base + values_offset;
-  const uint8_t* end = base + out->bytes.size();
   uint8_t* dst = base + region_start;
-  out->offsets.reserve(out->offsets.size() + std::min<size_t>(static_cast<size_t>(count), static_cast<size_t>(end - src) / 4));
-  for (int64_t i = 0; i < count; ++i) {
-    if (end - src < 4) return Corrupt("PLAIN", "truncated length of value " + std::to_string(i));
-    uint32_t n;
-    std::memcpy(&n, src, 4);
-    src += 4;
-    if (n > static_cast<uint64_t>(end - src)) return Corrupt("PLAIN", "value " + std::to_string(i) + " of " + std::to_string(n) + " bytes past the page end");
-    std::memmove(dst, src, n);
-    dst += n;
-    src += n;
-    out->offsets.push_back(dst - base);
-  }
+  RETURN_IF_ERROR(ForEachPlainByteArray(base + values_offset, base + out->bytes.size(), count, out,
+                                        [&](const uint8_t* p, uint32_t n) {
+                                          std::memmove(dst, p, n);
+                                          dst += n;
+                                          out->offsets.push_back(dst - base);
+                                        }));
   out->bytes.resize(static_cast<size_t>(dst - base));
   out->count += count;
   return Status::OK();
