@@ -323,9 +323,9 @@ Result<EncodedChunk> EncodeColumnChunk(const ColumnLayout& l, const std::vector<
     }
     PageHeader h;
     h.type = PageType::kDataPage;
-    h.data_page = DataPageHeader{static_cast<int32_t>(end - slot),
-                                 chunk.has_dictionary ? Encoding::kRleDictionary : Encoding::kPlain, Encoding::kRle,
-                                 Encoding::kRle, std::nullopt};
+    h.data_page.emplace();
+    h.data_page->num_values = static_cast<int32_t>(end - slot);
+    h.data_page->encoding = chunk.has_dictionary ? Encoding::kRleDictionary : Encoding::kPlain;
     RETURN_IF_ERROR(pages.Write(h, body));
     slot = end;
     value = values_end;
