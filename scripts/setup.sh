@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
+  libturbojpeg0-dev libpng-dev libwebp-dev
+  python3-torchvision python3-pil python3-numpy
   nodejs npm
 )
 
@@ -45,3 +47,6 @@ if [[ -f $PEERS/package.json ]]; then
     mkdir -p "$PEERS/node_modules" && touch "$stamp"
   fi
 fi
+
+# Real photographs for the image tests and benchmarks (downloaded .debs, unpacked to a cache).
+scripts/fetch_photos.sh

@@ -42,6 +42,8 @@ class Batch {
   Result<Batch> Select(const std::vector<std::string>& names) const;
 
   Batch Slice(int64_t start, int64_t length) const;
+  /// The rows at `rows`, in that order (copied): e.g. the rows left after bad ones are dropped.
+  Result<Batch> Take(std::span<const int64_t> rows) const;
   int64_t ByteSize() const;
   /// The rows of `parts` in order; all parts must have the same column names and types.
   static Result<Batch> Concat(std::span<const Batch> parts, Allocator* allocator = HostAllocator());

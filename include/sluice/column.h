@@ -107,6 +107,9 @@ class Column {
   /// CPU-accessible.
   static Result<Column> Concat(std::span<const Column> parts, Allocator* allocator = HostAllocator());
 
+  /// A new column holding rows `rows` (in that order, repeats allowed), copied; CPU memory only.
+  Result<Column> Take(std::span<const int64_t> rows) const;
+
   /// Same type, length, validity and values (null slots are not compared).
   bool Equals(const Column& other) const;
 

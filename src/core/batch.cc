@@ -82,6 +82,18 @@ Batch Batch::Slice(int64_t start, int64_t length) const {
   return b;
 }
 
+Result<Batch> Batch::Take(std::span<const int64_t> rows) const {
+  Batch b;
+  b.num_rows_ = static_cast<int64_t>(rows.size());
+  b.names_ = names_;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    auto c = columns_[i].Take(rows);
+    if (!c.ok()) return c.status().WithContext("column '" + names_[i] + "'");
+    b.columns_.push_back(std::move(c).value());
+  }
+  return b;
+}
+
 int64_t Batch::ByteSize() const {
   int64_t n = 0;
   for (const auto& c : columns_) n += c.ByteSize();

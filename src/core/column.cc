@@ -282,6 +282,47 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
   return FromBuffers(type, rows, std::move(values), std::move(offsets), std::move(validity));
 }
 
+Result<Column> Column::Take(std::span<const int64_t> rows) const {
+  if (!IsCpuAccessible(memory_kind())) return Status::Unimplemented("Column::Take of device memory");
+  const int64_t n = static_cast<int64_t>(rows.size());
+  for (int64_t r : rows) {
+    if (r < 0 || r >= length_) return Status::InvalidArgument("Column::Take: row " + std::to_string(r) + " of " + std::to_string(length_));
+  }
+  std::shared_ptr<Buffer> validity;
+  if (validity_) {
+    ASSIGN_OR_RETURN(validity, HostAllocator()->Allocate(n));
+    for (int64_t i = 0; i < n; ++i) validity->data()[i] = IsValid(rows[static_cast<size_t>(i)]) ? 1 : 0;
+  }
+  if (type_.is_list() || type_.is_variable_width()) {
+    ASSIGN_OR_RETURN(auto offsets, HostAllocator()->Allocate((n + 1) * static_cast<int64_t>(sizeof(int64_t))));
+    auto* o = reinterpret_cast<int64_t*>(offsets->data());
+    o[0] = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = rows[static_cast<size_t>(i)];
+      o[i + 1] = o[i] + (ListEnd(r) - ListBegin(r));
+    }
+    if (type_.is_list()) {
+      std::vector<int64_t> elements;
+      elements.reserve(static_cast<size_t>(o[n]));
+      for (int64_t r : rows) {
+        for (int64_t e = ListBegin(r); e < ListEnd(r); ++e) elements.push_back(e);
+      }
+      ASSIGN_OR_RETURN(Column child, child_->Take(elements));
+      return MakeList(n, std::move(offsets), std::move(child), std::move(validity));
+    }
+    ASSIGN_OR_RETURN(auto values, HostAllocator()->Allocate(o[n]));
+    for (int64_t i = 0; i < n; ++i) {
+      const auto v = ValueBytes(rows[static_cast<size_t>(i)]);
+      if (!v.empty()) std::memcpy(values->data() + o[i], v.data(), v.size());
+    }
+    return FromBuffers(type_, n, std::move(values), std::move(offsets), std::move(validity));
+  }
+  const int64_t rb = row_bytes();
+  ASSIGN_OR_RETURN(auto values, HostAllocator()->Allocate(n * rb));
+  for (int64_t i = 0; i < n; ++i) std::memcpy(values->data() + i * rb, RowData(rows[static_cast<size_t>(i)]), static_cast<size_t>(rb));
+  return FromBuffers(type_, n, std::move(values), nullptr, std::move(validity));
+}
+
 bool Column::Equals(const Column& other) const {
   if (!(type_ == other.type_) || length_ != other.length_) return false;
   for (int64_t i = 0; i < length_; ++i) {

@@ -209,3 +209,29 @@ TEST(ListColumnTest, ConcatRebasesOffsets) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(TakeTest, RowsInAnyOrderWithNullsAndLists) {
+  std::vector<int64_t> off{0, 2, 2, 5};
+  auto list = Column::MakeList(3, Buffer::CopyOf({reinterpret_cast<const uint8_t*>(off.data()), off.size() * 8}),
+                               Column::FromValues<int32_t>({1, 2, 3, 4, 5}, {1, 0, 1, 1, 1}), Buffer::CopyOf(std::vector<uint8_t>{1, 0, 1}))
+                  .value();
+  Batch b = Batch::Make({"s", "l"}, {Column::FromStrings({"x", "yy", "zzz"}, DataType::String(), {1, 0, 1}), list}).value();
+  std::vector<int64_t> rows{2, 0, 2};
+  Batch t = b.Take(rows).value();
+  ASSERT_EQ(t.num_rows(), 3);
+  EXPECT_EQ(t.column(0).ValueBytes(0), "zzz");
+  EXPECT_EQ(t.column(0).ValueBytes(1), "x");
+  const Column& l = t.column(1);
+  EXPECT_EQ(l.ListEnd(0) - l.ListBegin(0), 3);
+  EXPECT_EQ(l.child().Value<int32_t>(l.ListBegin(0) + 2), 5);
+  EXPECT_FALSE(l.child().IsValid(l.ListBegin(1) + 1));
+  EXPECT_TRUE(l.IsValid(2));
+  std::vector<int64_t> bad{3};
+  EXPECT_FALSE(b.Take(bad).ok());
+}
+
+}  // namespace
+}  // namespace sluice

@@ -5,6 +5,7 @@
 
 #include "demo_command.h"
 #include "parquet_command.h"
+#include "preprocess_command.h"
 #include "sluice/logging.h"
 
 namespace {
@@ -15,6 +16,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  demo       run a streaming pipeline on synthetic images, with live progress and stats\n"
     "  parquet    inspect, cat (JSON Lines) and copy Parquet files\n"
+    "  preprocess write the tensor a model would see for an image (.npy)\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "demo") return sluice::cli::RunDemo(args);
   if (command == "parquet") return sluice::cli::RunParquet(args);
+  if (command == "preprocess") return sluice::cli::RunPreprocess(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

@@ -1,0 +1,19 @@
+#pragma once
+/// NumPy .npy files (format 1.0), so users and tests can load exactly what sluice produced
+/// (numpy.load). Little-endian, C order.
+///
+/// Threading: pure functions.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sluice/data_type.h"
+#include "sluice/status.h"
+
+namespace sluice {
+
+/// Writes `data` (prod(shape) elements of `dtype`) to `path` (atomically).
+Status WriteNpy(const std::string& path, DType dtype, const std::vector<int64_t>& shape, const uint8_t* data);
+
+}  // namespace sluice

@@ -1,0 +1,55 @@
+#pragma once
+/// Image resampling that reproduces Pillow's Image.resize (what torchvision's transforms do on
+/// PIL images): separable convolution with the filter stretched by the downscale factor
+/// (antialiasing), coefficients normalized per output pixel and quantized to 22-bit fixed
+/// point, a horizontal pass into an 8-bit intermediate over only the rows the vertical pass
+/// needs, then the vertical pass; the same rounding and clamping as Pillow.
+///
+/// Only a window of the output is computed (the center crop): each output pixel depends only on
+/// its own coefficients, so the window's pixels equal those of the full resize, at a fraction of
+/// the cost when the crop discards most of the image.
+///
+/// Threading: a Resampler is used by one thread (it keeps scratch buffers).
+
+#include <cstdint>
+#include <vector>
+
+#include "sluice/status.h"
+
+namespace sluice::image {
+
+enum class Filter { kNearest, kBilinear, kBicubic };
+
+/// An interleaved 8-bit image with `channels` channels; `stride` bytes between rows.
+struct ImageView {
+  const uint8_t* data = nullptr;
+  int width = 0, height = 0, channels = 3;
+  int64_t stride = 0;
+};
+
+/// Output window [x0, x0 + w) x [y0, y0 + h) of a resize to out_width x out_height.
+struct Window {
+  int x0 = 0, y0 = 0, w = 0, h = 0;
+};
+
+class Resampler {
+ public:
+  /// Resizes `in` to out_width x out_height and writes the pixels of `window` to `out` (tightly
+  /// packed rows of window.w * channels bytes). `antialias` false keeps the filter at its
+  /// nominal support (a plain interpolation; not what Pillow does).
+  Status Resize(const ImageView& in, int out_width, int out_height, const Window& window, Filter filter, bool antialias,
+                uint8_t* out);
+
+ private:
+  struct Coeffs {
+    std::vector<int> bounds;  // per output: first input index, count
+    std::vector<int32_t> k;   // per output: ksize fixed-point weights
+    int ksize = 0;
+  };
+  static void Precompute(int in_size, int out_size, int first, int count, Filter filter, bool antialias, Coeffs* c);
+
+  Coeffs horiz_, vert_;
+  std::vector<uint8_t> temp_;
+};
+
+}  // namespace sluice::image

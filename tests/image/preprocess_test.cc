@@ -1,0 +1,118 @@
+// The preprocessing stage: bad rows, raw tensors, spec checks, dtype conversions.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "sluice/float16.h"
+#include "sluice/image.h"
+
+namespace sluice {
+namespace {
+
+std::string Photo(const std::string& name) {
+  const char* env = std::getenv("SLUICE_PHOTOS");
+  const std::string dir = env ? env : std::string(std::getenv("HOME")) + "/.cache/sluice-photos";
+  std::ifstream f(dir + "/" + name, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+TEST(PreprocessTest, BadRowsAreReportedAndTheRestStayAligned) {
+  const std::string jpeg = Photo("china.jpg"), png = Photo("chelsea.png");
+  ASSERT_GT(jpeg.size(), 1000u) << "run scripts/fetch_photos.sh";
+  std::vector<std::string> images{jpeg, jpeg.substr(0, jpeg.size() / 2), "", "GIF89a....", png, std::string("\xff\xd8\xff\xe0garbage", 12)};
+  std::vector<std::string> ids{"a", "truncated", "empty", "gif", "b", "corrupt"};
+  std::vector<int32_t> labels{1, 2, 3, 4, 5, 6};
+  Batch in = Batch::Make({"id", "label", "image"}, {Column::FromStrings(ids), Column::FromValues<int32_t>(labels),
+                                                     Column::FromStrings(images, DataType::Binary())}).value();
+  std::vector<BadRow> bad;
+  TaskContext::BadRowHandler handler = [&](BadRow r) {
+    bad.push_back(std::move(r));
+    return Status::OK();
+  };
+  const std::string stage = "decode";
+  TaskContext ctx(stage, -1, {}, &handler, HostAllocator());
+  MapFn map = MakePreprocessMap(PreprocessSpec::ImageNet(), "image", "id", "pixels");
+  Batch out = map(in, ctx).value();
+  ASSERT_EQ(out.num_rows(), 2);
+  EXPECT_EQ(out.names(), (std::vector<std::string>{"id", "label", "pixels"}));
+  EXPECT_EQ(out.column(0).ValueBytes(0), "a");
+  EXPECT_EQ(out.column(0).ValueBytes(1), "b");
+  EXPECT_EQ(out.column(1).Value<int32_t>(1), 5);
+  EXPECT_EQ(out.column(2).type(), DataType::Tensor(DType::kFloat32, {3, 224, 224}));
+  ASSERT_EQ(bad.size(), 4u);
+  EXPECT_EQ(bad[0].row_id, "truncated");
+  EXPECT_NE(bad[0].reason.find("truncated JPEG"), std::string::npos) << bad[0].reason;
+  EXPECT_EQ(bad[1].row_id, "empty");
+  EXPECT_NE(bad[1].reason.find("empty image"), std::string::npos);
+  EXPECT_NE(bad[2].reason.find("not a JPEG, PNG or WebP"), std::string::npos);
+  EXPECT_EQ(bad[3].row_id, "corrupt");
+  EXPECT_EQ(bad[3].stage, "decode");
+}
+
+TEST(PreprocessTest, PixelLimitRefusesBombsBeforeDecoding) {
+  PreprocessSpec spec = PreprocessSpec::ImageNet();
+  spec.max_pixels = 1000;
+  Preprocessor pre(spec);
+  std::vector<uint8_t> row(static_cast<size_t>(spec.OutputType().fixed_row_bytes()));
+  Status st = pre.ProcessEncoded(Photo("china.jpg"), row.data());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidData);
+  EXPECT_NE(st.message().find("640x427 pixels exceeds the limit of 1000"), std::string::npos) << st.ToString();
+  EXPECT_NE(pre.ProcessEncoded(Photo("chelsea.png"), row.data()).message().find("exceeds the limit"), std::string::npos);
+}
+
+TEST(PreprocessTest, RawTensorsTakeTheSamePathAsDecodedImages) {
+  PreprocessSpec spec = PreprocessSpec::ImageNet();
+  spec.dtype = DType::kUInt8;
+  spec.layout = Layout::kNHWC;
+  Preprocessor a(spec), b(spec);
+  std::vector<uint8_t> from_png(224 * 224 * 3), from_raw(224 * 224 * 3);
+  const std::string png = Photo("chelsea.png");
+  ASSERT_TRUE(a.ProcessEncoded(png, from_png.data()).ok());
+  // Decode once more to get the raw pixels, then feed them as a uint8 [H, W, 3] tensor column.
+  PreprocessSpec keep = spec;
+  keep.resize = ResizeMode::kExact;
+  keep.resize_height = 300;
+  keep.resize_width = 451;
+  keep.crop_height = keep.crop_width = 0;
+  Preprocessor decoder(keep);
+  std::vector<uint8_t> pixels(300 * 451 * 3);
+  ASSERT_TRUE(decoder.ProcessEncoded(png, pixels.data()).ok());
+  auto col = Column::Allocate(DataType::Tensor(DType::kUInt8, {300, 451, 3}), 1).value();
+  std::memcpy(col.MutableRowData(0), pixels.data(), pixels.size());
+  Batch in = Batch::Make({"image"}, {col}).value();
+  const std::string stage = "pre";
+  TaskContext ctx(stage, -1, {}, nullptr, HostAllocator());
+  Batch out = MakePreprocessMap(spec, "image", "", "pixels")(in, ctx).value();
+  ASSERT_EQ(out.num_rows(), 1);
+  EXPECT_EQ(std::memcmp(out.column(0).RowData(0), from_png.data(), from_png.size()), 0);
+}
+
+TEST(PreprocessTest, SpecValidationAndDtypes) {
+  PreprocessSpec s = PreprocessSpec::ImageNet();
+  EXPECT_TRUE(s.Validate().ok());
+  EXPECT_EQ(s.RowShape(), (std::vector<int64_t>{3, 224, 224}));
+  s.crop_height = s.crop_width = 0;
+  EXPECT_NE(s.Validate().message().find("fixed size"), std::string::npos);
+  s.resize = ResizeMode::kExact;
+  s.resize_height = 100;
+  s.resize_width = 50;
+  EXPECT_TRUE(s.Validate().ok());
+  s.layout = Layout::kNHWC;
+  EXPECT_EQ(s.RowShape(), (std::vector<int64_t>{100, 50, 3}));
+  s.std[1] = 0;
+  EXPECT_FALSE(s.Validate().ok());
+  EXPECT_FALSE(PreprocessSpec::Preset("coco").ok());
+  // Half and bfloat16 rounding (round to nearest even) and specials.
+  EXPECT_EQ(FloatToHalf(1.0f), 0x3c00);
+  EXPECT_EQ(FloatToHalf(-2.5f), 0xc100);
+  EXPECT_EQ(FloatToHalf(65520.f), 0x7c00);  // rounds to infinity
+  EXPECT_EQ(FloatToHalf(5.96046448e-08f), 0x0001);
+  EXPECT_FLOAT_EQ(HalfToFloat(FloatToHalf(0.333251953125f)), 0.333251953125f);
+  EXPECT_EQ(FloatToBFloat16(1.0f), 0x3f80);
+  EXPECT_EQ(FloatToBFloat16(1.00390625f), 0x3f80);  // halfway, rounds to even
+  EXPECT_EQ(FloatToBFloat16(1.01171875f), 0x3f82);
+}
+
+}  // namespace
+}  // namespace sluice
