@@ -1,5 +1,7 @@
 #include "resample.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -26,6 +28,126 @@ inline uint8_t Clip8(int32_t v) {
   v >>= kPrecisionBits;
   return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
+
+// The passes below compute exactly Pillow's integer sums; integer addition is associative, so
+// the SIMD versions (lanes over channels or columns) give bit-identical pixels. Shifting right
+// and saturating to int16 then uint8 is Pillow's clip8.
+
+/// One output row of the horizontal pass for 3-channel pixels: out[x] from taps at row[xmin..].
+void HorizontalRowScalar(const uint8_t* row, int width, const int* bounds, const int32_t* k, int ksize, int count, uint8_t* out) {
+  for (int x = 0; x < count; ++x) {
+    const int xmin = bounds[x * 2], xmax = bounds[x * 2 + 1];
+    const int32_t* kk = k + static_cast<size_t>(x) * ksize;
+    int32_t s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;
+    const uint8_t* p = row + xmin * 3;
+    for (int i = 0; i < xmax; ++i) {
+      s0 += p[i * 3] * kk[i];
+      s1 += p[i * 3 + 1] * kk[i];
+      s2 += p[i * 3 + 2] * kk[i];
+    }
+    out[x * 3] = Clip8(s0);
+    out[x * 3 + 1] = Clip8(s1);
+    out[x * 3 + 2] = Clip8(s2);
+  }
+  (void)width;
+}
+
+__attribute__((target("sse4.1"))) void HorizontalRowSse41(const uint8_t* row, int width, const int* bounds, const int32_t* k,
+                                                           int ksize, int count, uint8_t* out) {
+  const __m128i round = _mm_set1_epi32(1 << (kPrecisionBits - 1));
+  for (int x = 0; x < count; ++x) {
+    const int xmin = bounds[x * 2], xmax = bounds[x * 2 + 1];
+    const int32_t* kk = k + static_cast<size_t>(x) * ksize;
+    __m128i acc = round;
+    const uint8_t* p = row + xmin * 3;
+    // A 4-byte load takes one byte past the pixel: safe except at the row's last pixel.
+    const int safe = xmin + xmax < width ? xmax : xmax - 1;
+    int i = 0;
+    for (; i < safe; ++i) {
+      uint32_t v;
+      std::memcpy(&v, p + i * 3, 4);
+      acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(v))), _mm_set1_epi32(kk[i])));
+    }
+    for (; i < xmax; ++i) {
+      const uint32_t v = p[i * 3] | (p[i * 3 + 1] << 8) | (p[i * 3 + 2] << 16);
+      acc = _mm_add_epi32(acc, _mm_mullo_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(v))), _mm_set1_epi32(kk[i])));
+    }
+    const __m128i packed = _mm_packus_epi16(_mm_packs_epi32(_mm_srai_epi32(acc, kPrecisionBits), _mm_setzero_si128()), _mm_setzero_si128());
+    const uint32_t px = static_cast<uint32_t>(_mm_cvtsi128_si32(packed));
+    out[x * 3] = static_cast<uint8_t>(px);
+    out[x * 3 + 1] = static_cast<uint8_t>(px >> 8);
+    out[x * 3 + 2] = static_cast<uint8_t>(px >> 16);
+  }
+}
+
+/// Two output pixels per 256-bit operation (one per 128-bit half); weights past a pixel's own
+/// taps are zero (Precompute pads them), so both run the longer tap count. Pairs whose loads
+/// would reach the row's last pixel go through the SSE4.1 version.
+__attribute__((target("avx2"))) void HorizontalRowAvx2(const uint8_t* row, int width, const int* bounds, const int32_t* k,
+                                                       int ksize, int count, uint8_t* out) {
+  const __m256i round = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
+  int x = 0;
+  for (; x + 2 <= count; x += 2) {
+    const int xmin0 = bounds[x * 2], xmin1 = bounds[x * 2 + 2];
+    const int taps = std::max(bounds[x * 2 + 1], bounds[x * 2 + 3]);
+    if (std::max(xmin0, xmin1) + taps >= width) break;  // the rest touch the row end
+    const int32_t* k0 = k + static_cast<size_t>(x) * ksize;
+    const int32_t* k1 = k0 + ksize;
+    const uint8_t* p0 = row + xmin0 * 3;
+    const uint8_t* p1 = row + xmin1 * 3;
+    __m256i acc = round;
+    for (int i = 0; i < taps; ++i) {
+      uint32_t a, b;
+      std::memcpy(&a, p0 + i * 3, 4);
+      std::memcpy(&b, p1 + i * 3, 4);
+      const __m256i px = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>((static_cast<uint64_t>(b) << 32) | a)));
+      const __m256i w = _mm256_setr_m128i(_mm_set1_epi32(i < ksize ? k0[i] : 0), _mm_set1_epi32(i < ksize ? k1[i] : 0));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(px, w));
+    }
+    const __m256i shifted = _mm256_srai_epi32(acc, kPrecisionBits);
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(_mm256_castsi256_si128(shifted), _mm256_extracti128_si256(shifted, 1)),
+                                           _mm_setzero_si128());
+    const uint64_t v = static_cast<uint64_t>(_mm_cvtsi128_si64(bytes));
+    out[x * 3] = static_cast<uint8_t>(v), out[x * 3 + 1] = static_cast<uint8_t>(v >> 8), out[x * 3 + 2] = static_cast<uint8_t>(v >> 16);
+    out[x * 3 + 3] = static_cast<uint8_t>(v >> 32), out[x * 3 + 4] = static_cast<uint8_t>(v >> 40), out[x * 3 + 5] = static_cast<uint8_t>(v >> 48);
+  }
+  HorizontalRowSse41(row, width, bounds + x * 2, k + static_cast<size_t>(x) * ksize, ksize, count - x, out + x * 3);
+}
+
+/// One output row of the vertical pass: out[x] = sum_i src[(i) * stride + x] * k[i].
+void VerticalRowScalar(const uint8_t* src, int64_t stride, const int32_t* k, int taps, int n, uint8_t* out) {
+  for (int x = 0; x < n; ++x) {
+    int32_t ss = 1 << (kPrecisionBits - 1);
+    for (int i = 0; i < taps; ++i) ss += src[i * stride + x] * k[i];
+    out[x] = Clip8(ss);
+  }
+}
+
+__attribute__((target("avx2"))) void VerticalRowAvx2(const uint8_t* src, int64_t stride, const int32_t* k, int taps, int n, uint8_t* out) {
+  const __m256i round = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
+  int x = 0;
+  for (; x + 8 <= n; x += 8) {
+    __m256i acc = round;
+    for (int i = 0; i < taps; ++i) {
+      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i * stride + x));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(v), _mm256_set1_epi32(k[i])));
+    }
+    const __m256i shifted = _mm256_srai_epi32(acc, kPrecisionBits);
+    const __m128i lo = _mm256_castsi256_si128(shifted), hi = _mm256_extracti128_si256(shifted, 1);
+    const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(lo, hi), _mm_setzero_si128());
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + x), bytes);
+  }
+  VerticalRowScalar(src + x, stride, k, taps, n - x, out + x);
+}
+
+using HorizontalRowFn = void (*)(const uint8_t*, int, const int*, const int32_t*, int, int, uint8_t*);
+using VerticalRowFn = void (*)(const uint8_t*, int64_t, const int32_t*, int, int, uint8_t*);
+
+HorizontalRowFn PickHorizontal() {
+  if (__builtin_cpu_supports("avx2")) return HorizontalRowAvx2;
+  return __builtin_cpu_supports("sse4.1") ? HorizontalRowSse41 : HorizontalRowScalar;
+}
+VerticalRowFn PickVertical() { return __builtin_cpu_supports("avx2") ? VerticalRowAvx2 : VerticalRowScalar; }
 
 }  // namespace
 
@@ -103,9 +225,14 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
   int src_x0 = win.x0;  // column offset when there is no horizontal pass
   if (need_h) {
     temp_.resize(static_cast<size_t>(rows) * win.w * ch);
+    static const HorizontalRowFn horizontal = PickHorizontal();
     for (int y = 0; y < rows; ++y) {
       const uint8_t* row = src + static_cast<int64_t>(y) * in.stride;
       uint8_t* dst = temp_.data() + static_cast<size_t>(y) * win.w * ch;
+      if (ch == 3) {
+        horizontal(row, in.width, horiz_.bounds.data(), horiz_.k.data(), horiz_.ksize, win.w, dst);
+        continue;
+      }
       for (int x = 0; x < win.w; ++x) {
         const int xmin = horiz_.bounds[static_cast<size_t>(x) * 2], xmax = horiz_.bounds[static_cast<size_t>(x) * 2 + 1];
         const int32_t* k = &horiz_.k[static_cast<size_t>(x) * horiz_.ksize];
@@ -128,14 +255,10 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
       std::memcpy(dst, src + static_cast<int64_t>(y + win.y0 - row_first) * src_stride + src_x0 * ch, static_cast<size_t>(win.w) * ch);
       continue;
     }
+    static const VerticalRowFn vertical = PickVertical();
     const int ymin = vert_.bounds[static_cast<size_t>(y) * 2] - row_first, ymax = vert_.bounds[static_cast<size_t>(y) * 2 + 1];
-    const int32_t* k = &vert_.k[static_cast<size_t>(y) * vert_.ksize];
-    for (int x = 0; x < win.w * ch; ++x) {
-      int32_t ss = 1 << (kPrecisionBits - 1);
-      const uint8_t* p = src + static_cast<int64_t>(ymin) * src_stride + src_x0 * ch + x;
-      for (int i = 0; i < ymax; ++i) ss += p[i * src_stride] * k[i];
-      dst[x] = Clip8(ss);
-    }
+    vertical(src + static_cast<int64_t>(ymin) * src_stride + src_x0 * ch, src_stride, &vert_.k[static_cast<size_t>(y) * vert_.ksize], ymax,
+             win.w * ch, dst);
   }
   return Status::OK();
 }
