@@ -9,10 +9,14 @@
 namespace sluice::image {
 namespace {
 
+/// Lives at one address that libpng holds, so what it owns survives (and is freed after) a
+/// longjmp out of libpng.
 struct PngReadState {
   std::string_view bytes;
   size_t pos = 0;
   std::string error;
+  std::vector<uint8_t> raw;
+  std::vector<png_bytep> rows;
 };
 
 void ReadData(png_structp png, png_bytep out, png_size_t n) {
@@ -36,12 +40,11 @@ void OnWarning(png_structp, png_const_charp) {}
 }  // namespace
 
 Status DecodePng(std::string_view bytes, const DecodeOptions& options, DecodedImage* out) {
-  PngReadState state{bytes, 0, {}};
+  PngReadState state;
+  state.bytes = bytes;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, OnError, OnWarning);
   if (!png) return Status::Internal("png_create_read_struct failed");
   png_infop info = png_create_info_struct(png);
-  std::vector<uint8_t> row;  // declared before setjmp so longjmp leaves it destructible
-  std::vector<png_bytep> rows;
   if (!info || setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
     return Status::InvalidData("PNG: " + (state.error.empty() ? std::string("corrupt") : state.error));
@@ -64,10 +67,11 @@ Status DecodePng(std::string_view bytes, const DecodeOptions& options, DecodedIm
   const int channels = png_get_channels(png, info);
   const int out_depth = png_get_bit_depth(png, info);
   const size_t rowbytes = png_get_rowbytes(png, info);
-  std::vector<uint8_t> raw(rowbytes * h);
-  rows.resize(h);
-  for (png_uint_32 y = 0; y < h; ++y) rows[y] = raw.data() + y * rowbytes;
-  png_read_image(png, rows.data());
+  std::vector<uint8_t>& raw = state.raw;
+  state.rows.resize(h);
+  raw.resize(rowbytes * h);
+  for (png_uint_32 y = 0; y < h; ++y) state.rows[y] = raw.data() + y * rowbytes;
+  png_read_image(png, state.rows.data());
   png_destroy_read_struct(&png, &info, nullptr);
   (void)color;
   (void)depth;

@@ -146,3 +146,19 @@ TEST(ParquetBadInputTest, EveryByteFlippedStaysSafe) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Inputs the fuzzer once broke the reader with: they must end in a clean error.
+TEST(ParquetBadInputTest, FuzzRegressions) {
+  const std::string dir = std::string(SLUICE_SOURCE_DIR) + "/tests/fuzz/regressions/";
+  auto file = OpenLocalFile(dir + "parquet_schema_missing_children.parquet").value();
+  auto bytes = file->ReadAt(0, file->Size().value()).value();
+  Status st = ReadAll(std::vector<uint8_t>(bytes->data(), bytes->data() + bytes->size()));
+  EXPECT_EQ(st.code(), StatusCode::kInvalidData);
+  EXPECT_NE(st.message().find("bad.parquet"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace sluice

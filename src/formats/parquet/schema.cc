@@ -72,6 +72,7 @@ class Builder {
   /// Parses element `next` and its subtree (depth-first order), advancing `next`.
   Status Parse(size_t& next, int depth) {
     if (depth > 64) return Error("nested deeper than 64 levels");
+    if (next >= meta_.schema.size()) return Error("the schema ends inside a group (children are missing)");
     const size_t index = next++;
     const SchemaElement& e = meta_.schema[index];
     nodes_[index].e = &e;
