@@ -4,6 +4,9 @@
 //
 //   preprocess_bench --dir=DIR [--threads=1] [--repeat=3] [--mode=exact|fast] [--dtype=float32]
 //   preprocess_bench --raw=N [--threads=1]
+//   preprocess_bench --export=DATAGEN_DIR --dir=DIR   writes the JPEGs of `sluice datagen jpeg`
+//                                                     shards as files (for the Python peer)
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +16,7 @@
 #include <thread>
 
 #include "sluice/image.h"
+#include "sluice/parquet.h"
 
 using namespace sluice;
 
@@ -28,7 +32,32 @@ std::string Arg(int argc, char** argv, const char* name, const char* fallback) {
 
 }  // namespace
 
+/// Writes every JPEG of the shards in `from` to `to`/img_NNNNN.jpg.
+int Export(const std::string& from, const std::string& to) {
+  std::filesystem::create_directories(to);
+  std::vector<std::filesystem::path> shards;
+  for (const auto& e : std::filesystem::directory_iterator(from)) {
+    if (e.path().extension() == ".parquet") shards.push_back(e.path());
+  }
+  std::sort(shards.begin(), shards.end());
+  int n = 0;
+  for (const auto& shard : shards) {
+    auto reader = ParquetReader::Open(OpenLocalFile(shard.string()).value());
+    if (!reader.ok()) return std::fprintf(stderr, "%s\n", reader.status().ToString().c_str()), 1;
+    for (int g = 0; g < (*reader)->num_row_groups(); ++g) {
+      Batch b = (*reader)->ReadRowGroup(g, {"image"}).value();
+      for (int64_t r = 0; r < b.num_rows(); ++r) {
+        char name[32];
+        std::snprintf(name, sizeof name, "/img_%05d.jpg", n++);
+        std::ofstream(to + name, std::ios::binary) << b.column(0).ValueBytes(r);
+      }
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (const std::string from = Arg(argc, argv, "export", ""); !from.empty()) return Export(from, Arg(argc, argv, "dir", "."));
   const int threads = std::stoi(Arg(argc, argv, "threads", "1"));
   const int repeat = std::stoi(Arg(argc, argv, "repeat", "3"));
   const int raw = std::stoi(Arg(argc, argv, "raw", "0"));

@@ -6,9 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 PHOTOS=${SLUICE_PHOTOS:-$HOME/.cache/sluice-photos}
-SET=${SLUICE_BENCH_DATA:-$HOME/.cache/sluice-bench}/jpeg-set
+DATA=${SLUICE_BENCH_DATA:-$HOME/.cache/sluice-bench}
+SET=$DATA/datagen-jpeg-files
 scripts/fetch_photos.sh "$PHOTOS"
-[[ -d $SET ]] || /usr/bin/python3 bench/peers/make_jpeg_set.py --photos "$PHOTOS" --out "$SET" --images 300
+if [[ ! -d $SET ]]; then
+  "$BUILD"/tools/sluice/sluice datagen jpeg --out "$DATA/datagen-jpeg" --images 500 --per-file 500 --photos "$PHOTOS"
+  "$BUILD"/bench/preprocess_bench --export="$DATA/datagen-jpeg" --dir="$SET"
+fi
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 s=$(taskset -c 0 "$BUILD"/bench/preprocess_bench --dir="$SET" --threads=1)
 p=$(taskset -c 0 /usr/bin/python3 bench/peers/torchvision_preprocess.py --dir "$SET")

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "datagen_command.h"
 #include "demo_command.h"
 #include "parquet_command.h"
 #include "preprocess_command.h"
@@ -14,6 +15,7 @@ constexpr const char* kUsage =
     "usage: sluice <command> [flags]\n"
     "\n"
     "commands:\n"
+    "  datagen    write benchmark datasets: jpeg (real photographs) or raw (256x256x3) Parquet shards\n"
     "  demo       run a streaming pipeline on synthetic images, with live progress and stats\n"
     "  parquet    inspect, cat (JSON Lines) and copy Parquet files\n"
     "  preprocess write the tensor a model would see for an image (.npy)\n"
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "demo") return sluice::cli::RunDemo(args);
+  if (command == "datagen") return sluice::cli::RunDatagen(args);
   if (command == "parquet") return sluice::cli::RunParquet(args);
   if (command == "preprocess") return sluice::cli::RunPreprocess(args);
   if (command == "version" || command == "--version") {
