@@ -51,6 +51,25 @@ struct PreprocessSpec {
   static PreprocessSpec ImageNet();
   /// "imagenet"
   static Result<PreprocessSpec> Preset(std::string_view name);
+  /// The spec from YAML (the `preprocess:` mapping of a job file):
+  ///   preset: imagenet          # the starting point (default imagenet); the keys below override it
+  ///   resize: 256               # shorter side; or [height, width]; or none
+  ///   crop: 224                 # or [height, width]; or none
+  ///   interpolation: bilinear   # bilinear | bicubic | nearest
+  ///   antialias: true
+  ///   normalize: true
+  ///   mean: [0.485, 0.456, 0.406]
+  ///   std: [0.229, 0.224, 0.225]
+  ///   layout: nchw              # nchw | nhwc
+  ///   dtype: float32            # float32 | float16 | bfloat16 | uint8
+  ///   mode: exact               # exact | fast
+  ///   exif_orientation: false
+  ///   max_pixels: 100000000
+  /// Unknown keys and bad values are InvalidArgument errors naming the key; the result is
+  /// validated.
+  static Result<PreprocessSpec> FromYaml(std::string_view yaml);
+  /// The spec in the same form (FromYaml(ToYaml()) gives it back).
+  std::string ToYaml() const;
   /// The output must have a fixed size (a crop, or an exact resize) so rows stack in a tensor.
   Status Validate() const;
   /// [3, H, W] (NCHW) or [H, W, 3] (NHWC).

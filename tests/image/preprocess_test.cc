@@ -198,3 +198,26 @@ TEST(DatagenTest, RawShardsReadBackAsTensors) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(PreprocessYamlTest, PresetOverridesRoundTripAndErrors) {
+  auto s = PreprocessSpec::FromYaml("preset: imagenet\ndtype: uint8\nlayout: nhwc\nresize: [300, 400]\ncrop: none\n").value();
+  EXPECT_EQ(s.dtype, DType::kUInt8);
+  EXPECT_EQ(s.layout, Layout::kNHWC);
+  EXPECT_EQ(s.resize, ResizeMode::kExact);
+  EXPECT_EQ(s.RowShape(), (std::vector<int64_t>{300, 400, 3}));
+  auto back = PreprocessSpec::FromYaml(s.ToYaml()).value();
+  EXPECT_EQ(back.ToYaml(), s.ToYaml());
+  auto defaults = PreprocessSpec::FromYaml("{}").value();
+  EXPECT_EQ(defaults.ToYaml(), PreprocessSpec::ImageNet().ToYaml());
+  EXPECT_NE(PreprocessSpec::FromYaml("crop: 224\nresise: 256\n").status().message().find("unknown key 'resise'"), std::string::npos);
+  EXPECT_NE(PreprocessSpec::FromYaml("layout: chw\n").status().message().find("preprocess.layout"), std::string::npos);
+  EXPECT_NE(PreprocessSpec::FromYaml("mean: [1, 2]\n").status().message().find("three numbers"), std::string::npos);
+  EXPECT_NE(PreprocessSpec::FromYaml("crop: none\n").status().message().find("fixed size"), std::string::npos);
+  EXPECT_EQ(PreprocessSpec::FromYaml("resize: [1, 2\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice

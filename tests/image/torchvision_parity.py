@@ -19,7 +19,8 @@ import sys
 import numpy as np
 import torch
 import torchvision.transforms as T
-from PIL import Image
+from PIL import Image, ImageOps
+from torchvision.transforms import InterpolationMode
 
 IMAGENET = T.Compose([T.Resize(256), T.CenterCrop(224)])
 TO_TENSOR = T.Compose([T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
@@ -62,7 +63,18 @@ def make_variants(photos, out):
     save(base.resize((60, 2000)), "tall.png")
     save(base.resize((256, 256)), "already_256.jpg", quality=90)
     save(base.resize((180, 120)), "smaller_than_crop.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    save(base.resize((500, 375)), "exif_rotated.jpg", quality=90, exif=exif)
     return paths
+
+
+def check(results, name, ref, got):
+    """Records one comparison of two uint8 images against the issue's bounds."""
+    d = np.abs(ref.astype(np.int32) - got.astype(np.int32))
+    ok = ref.shape == got.shape and d.mean() <= 0.5 and d.max() <= 3
+    print(f"{'ok' if ok else 'FAIL'} {name}: mean {d.mean():.4f} max {d.max()}")
+    results.append(ok)
 
 
 def sluice_preprocess(binary, path, out, *flags):
@@ -105,6 +117,21 @@ def main():
             print(f"FAIL {name}: {e} {err.decode(errors='replace')}")
         passed += ok
         failed += not ok
+    # Other interpolations and EXIF orientation, on a few images.
+    extra = []
+    for path in paths[:4] + [p for p in paths if p.endswith(("cmyk.jpg", "alpha.png", "wide.jpg"))]:
+        img = Image.open(path).convert("RGB")
+        for mode, flag in ((InterpolationMode.BICUBIC, "bicubic"), (InterpolationMode.NEAREST, "nearest")):
+            ref = np.asarray(T.CenterCrop(224)(T.Resize(256, interpolation=mode)(img)))
+            got = sluice_preprocess(a.sluice, path, npy, "--dtype", "uint8", "--layout", "nhwc", "--interpolation", flag)
+            check(extra, f"{os.path.basename(path)} {flag}", ref, got)
+    rotated = [p for p in paths if p.endswith("exif_rotated.jpg")][0]
+    img = Image.open(rotated)
+    ref = np.asarray(IMAGENET(ImageOps.exif_transpose(img).convert("RGB")))
+    got = sluice_preprocess(a.sluice, rotated, npy, "--dtype", "uint8", "--layout", "nhwc", "--exif-orientation", "true")
+    check(extra, "exif_rotated.jpg --exif-orientation true", ref, got)
+    passed += sum(extra)
+    failed += len(extra) - sum(extra)
     if fast_means:
         print(f"fast mode vs torchvision over {len(fast_means)} images: mean abs diff {np.mean(fast_means):.3f} "
               f"(worst image {np.max(fast_means):.3f}), max {int(np.max(fast_maxes))}")
