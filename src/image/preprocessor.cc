@@ -19,6 +19,7 @@ struct Preprocessor::Impl {
   DecodedImage decoded;
   image::Resampler resampler;
   std::vector<uint8_t> crop;         // uint8 HWC, crop_h x crop_w x 3
+  std::vector<uint8_t> part;         // the resized part of a crop larger than the image
   std::array<std::array<float, 256>, 3> lut{};  // uint8 -> ToTensor+Normalize value per channel
   int out_h = 0, out_w = 0;
 
@@ -86,7 +87,7 @@ Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
     RETURN_IF_ERROR(resampler.Resize(in, rw, rh, win, filter, spec.antialias, crop.data()));
   } else {
     std::fill(crop.begin(), crop.end(), 0);
-    std::vector<uint8_t> part(static_cast<size_t>(win.w) * win.h * 3);
+    part.resize(static_cast<size_t>(win.w) * win.h * 3);
     RETURN_IF_ERROR(resampler.Resize(in, rw, rh, win, filter, spec.antialias, part.data()));
     for (int y = 0; y < win.h; ++y) {
       std::memcpy(&crop[(static_cast<size_t>(y + pad_top) * cw + pad_left) * 3], &part[static_cast<size_t>(y) * win.w * 3],

@@ -160,7 +160,8 @@ void Resampler::Precompute(int in_size, int out_size, int first, int count, Filt
   c->ksize = ksize;
   c->bounds.assign(static_cast<size_t>(count) * 2, 0);
   c->k.assign(static_cast<size_t>(count) * ksize, 0);
-  std::vector<double> w(static_cast<size_t>(ksize));
+  std::vector<double>& w = weights_;
+  w.resize(static_cast<size_t>(ksize));
   for (int i = 0; i < count; ++i) {
     const int xx = first + i;
     const double center = (xx + 0.5) * scale;

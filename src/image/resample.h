@@ -46,10 +46,11 @@ class Resampler {
     std::vector<int32_t> k;   // per output: ksize fixed-point weights
     int ksize = 0;
   };
-  static void Precompute(int in_size, int out_size, int first, int count, Filter filter, bool antialias, Coeffs* c);
+  void Precompute(int in_size, int out_size, int first, int count, Filter filter, bool antialias, Coeffs* c);
 
   Coeffs horiz_, vert_;
   std::vector<uint8_t> temp_;
+  std::vector<double> weights_;  // Precompute's scratch
 };
 
 }  // namespace sluice::image
