@@ -36,7 +36,7 @@ test-fast: build
 
 $(TSAN_BUILD)/build.ninja:
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=thread \
-	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
+	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 tsan: setup $(TSAN_BUILD)/build.ninja
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target exec_tests
@@ -45,7 +45,7 @@ tsan: setup $(TSAN_BUILD)/build.ninja
 
 $(FUZZ_BUILD)/build.ninja:
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
-	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
+	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 # Runs each fuzz target for FUZZ_SECONDS; a crash, leak, timeout or OOM fails the build.
 fuzz: setup $(FUZZ_BUILD)/build.ninja
@@ -54,7 +54,7 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 
 $(ASAN_BUILD)/build.ninja:
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
-	  -DSLUICE_BUILD_BENCH=OFF >/dev/null
+	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 asan: setup $(ASAN_BUILD)/build.ninja
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)

@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
   libturbojpeg0-dev libpng-dev libwebp-dev libyaml-cpp-dev
-  python3-torchvision python3-pil python3-numpy
+  python3-torchvision python3-pil python3-numpy libtorch-dev
   nodejs npm
 )
 

@@ -1,0 +1,79 @@
+// Backend registry and the inference actor.
+#include <map>
+#include <mutex>
+
+#include "sluice/inference.h"
+
+namespace sluice {
+
+void RegisterBuiltinBackends();  // defined by the backends linked in (src/infer/builtin_backends.cc)
+
+namespace {
+
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<InferenceBackend>> backends;
+};
+
+Registry& TheRegistry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
+class InferenceActor : public Actor {
+ public:
+  InferenceActor(std::unique_ptr<Model> model, std::string input) : model_(std::move(model)), input_(std::move(input)) {}
+  Result<Batch> Process(Batch batch, TaskContext&) override {
+    ASSIGN_OR_RETURN(Column in, batch.GetColumn(input_));
+    ASSIGN_OR_RETURN(Batch out, model_->Run(in));
+    std::vector<std::string> keep;
+    for (const auto& n : batch.names()) {
+      if (n != input_) keep.push_back(n);
+    }
+    ASSIGN_OR_RETURN(Batch rest, batch.Select(keep));
+    for (int c = 0; c < out.num_columns(); ++c) {
+      ASSIGN_OR_RETURN(rest, rest.WithColumn(out.name(c), out.column(c)));
+    }
+    return rest;
+  }
+
+ private:
+  std::unique_ptr<Model> model_;
+  std::string input_;
+};
+
+}  // namespace
+
+Status RegisterBackend(std::shared_ptr<InferenceBackend> backend) {
+  Registry& r = TheRegistry();
+  std::lock_guard lock(r.mu);
+  const std::string name = backend->name();
+  if (!r.backends.emplace(name, std::move(backend)).second) return Status::InvalidArgument("backend '" + name + "' is registered twice");
+  return Status::OK();
+}
+
+Result<std::shared_ptr<InferenceBackend>> GetBackend(const std::string& name) {
+  static std::once_flag builtins;
+  std::call_once(builtins, RegisterBuiltinBackends);
+  Registry& r = TheRegistry();
+  std::lock_guard lock(r.mu);
+  auto it = r.backends.find(name);
+  if (it == r.backends.end()) {
+    std::string known;
+    for (const auto& [n, b] : r.backends) known += (known.empty() ? "" : ", ") + n;
+    return Status::NotFound("no inference backend '" + name + "' (known: " + (known.empty() ? "none" : known) + ")");
+  }
+  return it->second;
+}
+
+ActorFactory MakeInferenceActor(std::string backend, ModelOptions options, std::string input_column, std::vector<std::string> devices) {
+  return [backend, options, input_column, devices](int replica) -> Result<std::unique_ptr<Actor>> {
+    ASSIGN_OR_RETURN(auto b, GetBackend(backend));
+    ModelOptions o = options;
+    if (!devices.empty()) o.device = devices[static_cast<size_t>(replica) % devices.size()];
+    ASSIGN_OR_RETURN(auto model, b->Load(o));
+    return std::unique_ptr<Actor>(new InferenceActor(std::move(model), input_column));
+  };
+}
+
+}  // namespace sluice
