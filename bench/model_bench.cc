@@ -1,0 +1,51 @@
+// Model-only throughput: the torch backend running random [B, 3, 224, 224] float32 batches.
+//   model_bench --model=PATH --batch=B [--images=N] [--threads=T] [--optimize=1] [--dtype=float32]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "sluice/inference.h"
+
+using namespace sluice;
+
+namespace {
+
+std::string Arg(int argc, char** argv, const char* name, const char* fallback) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return argv[i] + prefix.size();
+  }
+  return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ModelOptions o;
+  o.uri = Arg(argc, argv, "model", "");
+  o.optimize = Arg(argc, argv, "optimize", "1") == std::string("1");
+  o.intra_op_threads = std::stoi(Arg(argc, argv, "threads", "0"));
+  const int64_t batch = std::stoll(Arg(argc, argv, "batch", "32"));
+  const int64_t images = std::max<int64_t>(batch, std::stoll(Arg(argc, argv, "images", "128")));
+  auto backend = GetBackend("torch");
+  if (!backend.ok()) return std::fprintf(stderr, "%s\n", backend.status().ToString().c_str()), 1;
+  auto model = (*backend)->Load(o);
+  if (!model.ok()) return std::fprintf(stderr, "%s\n", model.status().ToString().c_str()), 1;
+  auto input = Column::Allocate(DataType::Tensor(DType::kFloat32, {3, 224, 224}), batch).value();
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  auto* p = reinterpret_cast<float*>(input.MutableRowData(0));
+  for (int64_t i = 0; i < batch * 3 * 224 * 224; ++i) p[i] = normal(rng);
+  if (!(*model)->Run(input).ok()) return 1;  // warm-up
+  const int64_t runs = (images + batch - 1) / batch;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t r = 0; r < runs; ++r) {
+    auto out = (*model)->Run(input);
+    if (!out.ok()) return std::fprintf(stderr, "%s\n", out.status().ToString().c_str()), 1;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("sluice_model model=%s batch=%lld images=%lld optimize=%d seconds=%.3f images_per_s=%.2f\n", o.uri.c_str(),
+              static_cast<long long>(batch), static_cast<long long>(runs * batch), o.optimize ? 1 : 0, s, runs * batch / s);
+  return 0;
+}
