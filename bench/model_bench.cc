@@ -5,29 +5,18 @@
 #include <cstring>
 #include <random>
 
+#include "bench_args.h"
 #include "sluice/inference.h"
 
 using namespace sluice;
 
-namespace {
-
-std::string Arg(int argc, char** argv, const char* name, const char* fallback) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return argv[i] + prefix.size();
-  }
-  return fallback;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   ModelOptions o;
-  o.uri = Arg(argc, argv, "model", "");
-  o.optimize = Arg(argc, argv, "optimize", "1") == std::string("1");
-  o.intra_op_threads = std::stoi(Arg(argc, argv, "threads", "0"));
-  const int64_t batch = std::stoll(Arg(argc, argv, "batch", "32"));
-  const int64_t images = std::max<int64_t>(batch, std::stoll(Arg(argc, argv, "images", "128")));
+  o.uri = bench::StringArg(argc, argv, "model", "");
+  o.optimize = bench::StringArg(argc, argv, "optimize", "1") == std::string("1");
+  o.intra_op_threads = std::stoi(bench::StringArg(argc, argv, "threads", "0"));
+  const int64_t batch = std::stoll(bench::StringArg(argc, argv, "batch", "32"));
+  const int64_t images = std::max<int64_t>(batch, std::stoll(bench::StringArg(argc, argv, "images", "128")));
   auto backend = GetBackend("torch");
   if (!backend.ok()) return std::fprintf(stderr, "%s\n", backend.status().ToString().c_str()), 1;
   auto model = (*backend)->Load(o);

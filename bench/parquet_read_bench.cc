@@ -16,19 +16,12 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_args.h"
 #include "sluice/parquet.h"
 
 using namespace sluice;
 
 namespace {
-
-std::string Arg(int argc, char** argv, const char* name, const char* fallback) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return argv[i] + prefix.size();
-  }
-  return fallback;
-}
 
 struct Rng {
   uint64_t s;
@@ -93,7 +86,7 @@ Status GenerateRaw(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string gen = Arg(argc, argv, "generate", "");
+  const std::string gen = bench::StringArg(argc, argv, "generate", "");
   if (!gen.empty()) {
     Status st = GenerateImages(gen + "/images.parquet");
     if (st.ok()) st = GenerateRaw(gen + "/raw.parquet");
@@ -103,11 +96,11 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  const std::string file = Arg(argc, argv, "file", "");
-  const int threads = std::stoi(Arg(argc, argv, "threads", "1"));
-  const int repeat = std::stoi(Arg(argc, argv, "repeat", "3"));
+  const std::string file = bench::StringArg(argc, argv, "file", "");
+  const int threads = std::stoi(bench::StringArg(argc, argv, "threads", "1"));
+  const int repeat = std::stoi(bench::StringArg(argc, argv, "repeat", "3"));
   std::vector<std::string> columns;
-  std::stringstream ss(Arg(argc, argv, "columns", ""));
+  std::stringstream ss(bench::StringArg(argc, argv, "columns", ""));
   for (std::string c; std::getline(ss, c, ',');) {
     if (!c.empty()) columns.push_back(c);
   }
@@ -150,7 +143,7 @@ int main(int argc, char** argv) {
     bytes = total_bytes;
   }
   std::printf("sluice_parquet_read file=%s columns=%s threads=%d rows=%lld seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f\n",
-              file.c_str(), columns.empty() ? "all" : Arg(argc, argv, "columns", "").c_str(), threads, static_cast<long long>(rows),
+              file.c_str(), columns.empty() ? "all" : bench::StringArg(argc, argv, "columns", "").c_str(), threads, static_cast<long long>(rows),
               best, static_cast<double>(rows) / best, static_cast<double>(bytes) / best / 1e6);
   return 0;
 }

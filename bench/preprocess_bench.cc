@@ -15,22 +15,11 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_args.h"
 #include "sluice/image.h"
 #include "sluice/parquet.h"
 
 using namespace sluice;
-
-namespace {
-
-std::string Arg(int argc, char** argv, const char* name, const char* fallback) {
-  const std::string prefix = std::string("--") + name + "=";
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return argv[i] + prefix.size();
-  }
-  return fallback;
-}
-
-}  // namespace
 
 /// Writes every JPEG of the shards in `from` to `to`/img_NNNNN.jpg.
 int Export(const std::string& from, const std::string& to) {
@@ -57,13 +46,13 @@ int Export(const std::string& from, const std::string& to) {
 }
 
 int main(int argc, char** argv) {
-  if (const std::string from = Arg(argc, argv, "export", ""); !from.empty()) return Export(from, Arg(argc, argv, "dir", "."));
-  const int threads = std::stoi(Arg(argc, argv, "threads", "1"));
-  const int repeat = std::stoi(Arg(argc, argv, "repeat", "3"));
-  const int raw = std::stoi(Arg(argc, argv, "raw", "0"));
+  if (const std::string from = bench::StringArg(argc, argv, "export", ""); !from.empty()) return Export(from, bench::StringArg(argc, argv, "dir", "."));
+  const int threads = std::stoi(bench::StringArg(argc, argv, "threads", "1"));
+  const int repeat = std::stoi(bench::StringArg(argc, argv, "repeat", "3"));
+  const int raw = std::stoi(bench::StringArg(argc, argv, "raw", "0"));
   PreprocessSpec spec = PreprocessSpec::ImageNet();
-  if (Arg(argc, argv, "mode", "exact") == std::string("fast")) spec.mode = Fidelity::kFast;
-  auto dtype = ParseDType(Arg(argc, argv, "dtype", "float32"));
+  if (bench::StringArg(argc, argv, "mode", "exact") == std::string("fast")) spec.mode = Fidelity::kFast;
+  auto dtype = ParseDType(bench::StringArg(argc, argv, "dtype", "float32"));
   if (!dtype.ok()) return 2;
   spec.dtype = *dtype;
   std::vector<std::string> files;
@@ -73,7 +62,7 @@ int main(int argc, char** argv) {
     raw_pixels.resize(static_cast<size_t>(raw) * 256 * 256 * 3);
     for (size_t i = 0; i < raw_pixels.size(); ++i) raw_pixels[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   } else {
-    for (const auto& e : std::filesystem::directory_iterator(Arg(argc, argv, "dir", "."))) {
+    for (const auto& e : std::filesystem::directory_iterator(bench::StringArg(argc, argv, "dir", "."))) {
       if (e.path().extension() != ".jpg") continue;
       std::ifstream f(e.path(), std::ios::binary);
       files.emplace_back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

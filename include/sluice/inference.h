@@ -33,8 +33,8 @@ struct ModelOptions {
   int intra_op_threads = 0;        // CPU threads for one model call; 0 = backend default
   int top_k = 5;                   // 0: raw output
   bool lists = false;              // top-k as list<...> columns instead of [N, k] tensors
-  int warmup_batches = 1;          // runs before the first real batch (not timed by stats)
-  int64_t warmup_batch_size = 1;
+  int warmup_batches = 1;          // actor: runs on the first batch's first rows before its real run
+  int64_t warmup_batch_size = 1;   // rows per warm-up run
 };
 
 class Model {

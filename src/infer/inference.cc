@@ -1,4 +1,5 @@
 // Backend registry and the inference actor.
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -22,9 +23,15 @@ Registry& TheRegistry() {
 
 class InferenceActor : public Actor {
  public:
-  InferenceActor(std::unique_ptr<Model> model, std::string input) : model_(std::move(model)), input_(std::move(input)) {}
+  InferenceActor(std::unique_ptr<Model> model, std::string input, int warmup_batches, int64_t warmup_rows)
+      : model_(std::move(model)), input_(std::move(input)), warmup_batches_(warmup_batches), warmup_rows_(warmup_rows) {}
   Result<Batch> Process(Batch batch, TaskContext&) override {
     ASSIGN_OR_RETURN(Column in, batch.GetColumn(input_));
+    // Warm-up (kernel selection, allocator pools, lazy initialization) on the first batch's
+    // shape, before the real work: only now is the input shape known.
+    for (; warmup_batches_ > 0 && in.length() > 0; --warmup_batches_) {
+      RETURN_IF_ERROR(model_->Run(in.Slice(0, std::min(in.length(), std::max<int64_t>(1, warmup_rows_)))).status());
+    }
     ASSIGN_OR_RETURN(Batch out, model_->Run(in));
     std::vector<std::string> keep;
     for (const auto& n : batch.names()) {
@@ -40,6 +47,8 @@ class InferenceActor : public Actor {
  private:
   std::unique_ptr<Model> model_;
   std::string input_;
+  int warmup_batches_;
+  int64_t warmup_rows_;
 };
 
 }  // namespace
@@ -72,7 +81,7 @@ ActorFactory MakeInferenceActor(std::string backend, ModelOptions options, std::
     ModelOptions o = options;
     if (!devices.empty()) o.device = devices[static_cast<size_t>(replica) % devices.size()];
     ASSIGN_OR_RETURN(auto model, b->Load(o));
-    return std::unique_ptr<Actor>(new InferenceActor(std::move(model), input_column));
+    return std::unique_ptr<Actor>(new InferenceActor(std::move(model), input_column, o.warmup_batches, o.warmup_batch_size));
   };
 }
 

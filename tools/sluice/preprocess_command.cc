@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "arg_parser.h"
 #include "sluice/image.h"
@@ -11,35 +10,11 @@
 namespace sluice::cli {
 namespace {
 
-bool ParseFloats(const std::string& s, std::array<float, 3>* out) {
-  std::stringstream ss(s);
-  std::string part;
-  int i = 0;
-  while (std::getline(ss, part, ',')) {
-    if (i >= 3) return false;
-    try {
-      (*out)[static_cast<size_t>(i++)] = std::stof(part);
-    } catch (...) {
-      return false;
-    }
-  }
-  return i == 3;
-}
-
-/// "224" or "224x256" (height x width).
-bool ParseSize(const std::string& s, int* h, int* w) {
-  const auto x = s.find('x');
-  try {
-    if (x == std::string::npos) {
-      *h = *w = std::stoi(s);
-    } else {
-      *h = std::stoi(s.substr(0, x));
-      *w = std::stoi(s.substr(x + 1));
-    }
-  } catch (...) {
-    return false;
-  }
-  return *h > 0 && *w > 0;
+/// A flag's value as a YAML value: "300x400" and "a,b,c" become flow lists.
+std::string YamlValue(const std::string& flag, std::string v) {
+  if ((flag == "resize" || flag == "crop") && v.find('x') != std::string::npos) v.replace(v.find('x'), 1, ", ");
+  else if (flag != "mean" && flag != "std") return v;
+  return "[" + v + "]";
 }
 
 }  // namespace
@@ -71,54 +46,18 @@ int RunPreprocess(const std::vector<std::string>& all_args) {
   p.String("--exif-orientation", &exif, "true | false");
   if (!p.Parse(args)) return p.exit_code();
   if (input.empty() || out.empty()) return p.Fail("needs IMAGE and --out");
-  auto spec_or = PreprocessSpec::Preset(preset);
+  // The flags are the job file's preprocess mapping: one parser (and one set of errors) for both.
+  std::string yaml = "preset: " + preset + "\n";
+  const std::pair<const char*, const std::string*> flags[] = {
+      {"resize", &resize}, {"crop", &crop}, {"interpolation", &interpolation}, {"antialias", &antialias},
+      {"mean", &mean},     {"std", &std_},  {"normalize", &normalize},         {"layout", &layout},
+      {"dtype", &dtype},   {"mode", &mode}, {"exif_orientation", &exif}};
+  for (const auto& [key, value] : flags) {
+    if (!value->empty()) yaml += std::string(key) + ": " + YamlValue(key, *value) + "\n";
+  }
+  auto spec_or = PreprocessSpec::FromYaml(yaml);
   if (!spec_or.ok()) return p.Fail(spec_or.status().message());
-  PreprocessSpec spec = *spec_or;
-  if (resize == "none") {
-    spec.resize = ResizeMode::kNone;
-  } else if (!resize.empty()) {
-    int h, w;
-    if (!ParseSize(resize, &h, &w)) return p.Fail("bad --resize '" + resize + "'");
-    if (resize.find('x') == std::string::npos) {
-      spec.resize = ResizeMode::kShorterSide;
-      spec.resize_size = h;
-    } else {
-      spec.resize = ResizeMode::kExact;
-      spec.resize_height = h;
-      spec.resize_width = w;
-    }
-  }
-  if (crop == "none") {
-    spec.crop_height = spec.crop_width = 0;
-  } else if (!crop.empty() && !ParseSize(crop, &spec.crop_height, &spec.crop_width)) {
-    return p.Fail("bad --crop '" + crop + "'");
-  }
-  if (!interpolation.empty()) {
-    if (interpolation == "bilinear") spec.interpolation = Interpolation::kBilinear;
-    else if (interpolation == "nearest") spec.interpolation = Interpolation::kNearest;
-    else if (interpolation == "bicubic") spec.interpolation = Interpolation::kBicubic;
-    else return p.Fail("bad --interpolation '" + interpolation + "'");
-  }
-  if (!antialias.empty()) spec.antialias = antialias == "true";
-  if (!normalize.empty()) spec.normalize = normalize == "true";
-  if (!exif.empty()) spec.exif_orientation = exif == "true";
-  if (!mean.empty() && !ParseFloats(mean, &spec.mean)) return p.Fail("bad --mean '" + mean + "'");
-  if (!std_.empty() && !ParseFloats(std_, &spec.std)) return p.Fail("bad --std '" + std_ + "'");
-  if (!layout.empty()) {
-    if (layout != "nchw" && layout != "nhwc") return p.Fail("bad --layout '" + layout + "'");
-    spec.layout = layout == "nchw" ? Layout::kNCHW : Layout::kNHWC;
-  }
-  if (!dtype.empty()) {
-    auto d = ParseDType(dtype);
-    if (!d.ok()) return p.Fail(d.status().message());
-    spec.dtype = *d;
-  }
-  if (!mode.empty()) {
-    if (mode != "exact" && mode != "fast") return p.Fail("bad --mode '" + mode + "'");
-    spec.mode = mode == "fast" ? Fidelity::kFast : Fidelity::kExact;
-  }
-  Status valid = spec.Validate();
-  if (!valid.ok()) return p.Fail(valid.message());
+  const PreprocessSpec spec = *spec_or;
   std::ifstream f(input, std::ios::binary);
   if (!f) {
     std::fprintf(stderr, "sluice preprocess: cannot open '%s'\n", input.c_str());
