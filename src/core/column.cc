@@ -24,9 +24,24 @@ std::string Describe(const DataType& type, int64_t length) {
   return type.ToString() + " column of " + std::to_string(length) + " rows";
 }
 
-/// Writes part offsets o[1..n] shifted so that o[0] lands on `pos`, at out[1..n].
-void RebaseOffsets(const int64_t* o, int64_t n, int64_t pos, int64_t* out) {
-  for (int64_t i = 1; i <= n; ++i) out[i] = pos + (o[i] - o[0]);
+/// Offsets of the concatenation of offset-based `parts` (binary/string/list): each part's
+/// offsets rebased to where its values land. Calls on_part(part, first, count, at) for each
+/// non-empty part: its values [first, first + count) go to position `at` of the result.
+template <typename F>
+Result<std::shared_ptr<Buffer>> ConcatOffsets(std::span<const Column> parts, int64_t rows, F&& on_part) {
+  ASSIGN_OR_RETURN(auto offsets, HostAllocator()->Allocate((rows + 1) * static_cast<int64_t>(sizeof(int64_t))));
+  auto* out = reinterpret_cast<int64_t*>(offsets->data());
+  int64_t row = 0, pos = 0;
+  out[0] = 0;
+  for (const auto& p : parts) {
+    if (p.length() == 0) continue;
+    const int64_t first = p.ListBegin(0), count = p.ListEnd(p.length() - 1) - first;
+    for (int64_t i = 1; i <= p.length(); ++i) out[row + i] = pos + (p.ListBegin(i) - first);
+    on_part(p, first, count, pos);
+    row += p.length();
+    pos += count;
+  }
+  return offsets;
 }
 
 }  // namespace
@@ -231,18 +246,9 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
   }
   if (type.is_list()) {
     std::vector<Column> children;
-    ASSIGN_OR_RETURN(auto offsets, HostAllocator()->Allocate((rows + 1) * static_cast<int64_t>(sizeof(int64_t))));
-    auto* out = reinterpret_cast<int64_t*>(offsets->data());
-    int64_t row = 0, pos = 0;
-    out[0] = 0;
-    for (const auto& p : parts) {
-      if (p.length() == 0) continue;
-      const int64_t begin = p.ListBegin(0), n = p.ListEnd(p.length() - 1) - begin;
-      children.push_back(p.child().Slice(begin, n));
-      RebaseOffsets(p.offsets(), p.length(), pos, out + row);
-      row += p.length();
-      pos += n;
-    }
+    ASSIGN_OR_RETURN(auto offsets, ConcatOffsets(parts, rows, [&](const Column& p, int64_t first, int64_t count, int64_t) {
+      children.push_back(p.child().Slice(first, count));
+    }));
     Column child;
     if (children.empty()) {
       child = parts[0].child().Slice(0, 0);
@@ -266,19 +272,9 @@ Result<Column> Column::Concat(std::span<const Column> parts, Allocator* allocato
     if (p.length() > 0) bytes += p.offsets()[p.length()] - p.offsets()[0];
   }
   ASSIGN_OR_RETURN(auto values, allocator->Allocate(bytes));
-  ASSIGN_OR_RETURN(auto offsets, HostAllocator()->Allocate((rows + 1) * static_cast<int64_t>(sizeof(int64_t))));
-  auto* out = reinterpret_cast<int64_t*>(offsets->data());
-  int64_t row = 0, pos = 0;
-  out[0] = 0;
-  for (const auto& p : parts) {
-    if (p.length() == 0) continue;
-    const int64_t* o = p.offsets();
-    const int64_t n = o[p.length()] - o[0];
-    std::memcpy(values->data() + pos, p.values_->data() + o[0], static_cast<size_t>(n));
-    RebaseOffsets(o, p.length(), pos, out + row);
-    row += p.length();
-    pos += n;
-  }
+  ASSIGN_OR_RETURN(auto offsets, ConcatOffsets(parts, rows, [&](const Column& p, int64_t first, int64_t count, int64_t at) {
+    std::memcpy(values->data() + at, p.values_->data() + first, static_cast<size_t>(count));
+  }));
   return FromBuffers(type, rows, std::move(values), std::move(offsets), std::move(validity));
 }
 
