@@ -81,7 +81,8 @@ struct ParquetWriteOptions {
 
 class ParquetWriter {
  public:
-  /// Writes to a temporary file beside `path`; Close publishes it atomically. The schema comes
+  /// Writes through the FileSystem for `path` (a path or URI), which publishes the file
+  /// atomically at Close (locally: a temporary file beside it, then rename). The schema comes
   /// from the first batch written (a batch with zero rows sets it without adding rows).
   static Result<std::unique_ptr<ParquetWriter>> Open(const std::string& path, ParquetWriteOptions options = {});
   ~ParquetWriter();  // aborts unless closed

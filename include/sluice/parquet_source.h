@@ -29,12 +29,12 @@ struct TensorSpec {
 };
 
 struct ParquetSourceOptions {
-  std::vector<std::string> paths;
+  std::vector<std::string> paths;  // paths or URIs (expand globs with sluice::Glob)
   std::vector<std::string> columns;  // empty: all
   int row_groups_per_task = 0;       // 0: one task per file
   std::map<std::string, TensorSpec> tensor_columns;
   ParquetReadOptions read;
-  /// Opens a path; default: local files. The storage layer plugs S3 in here.
+  /// Opens a path or URI; default: the FileSystem for it (FileSystemFor).
   std::function<Result<std::shared_ptr<RandomAccessFile>>(const std::string&)> open;
 };
 

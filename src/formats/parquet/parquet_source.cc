@@ -1,5 +1,7 @@
 #include "sluice/parquet_source.h"
 
+#include "sluice/filesystem.h"
+
 #include <cstring>
 
 namespace sluice {
@@ -108,7 +110,12 @@ Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, cons
 }
 
 ParquetSource::ParquetSource(ParquetSourceOptions options) : o_(std::move(options)) {
-  if (!o_.open) o_.open = [](const std::string& p) { return OpenLocalFile(p); };
+  if (!o_.open) {
+    o_.open = [](const std::string& uri) -> Result<std::shared_ptr<RandomAccessFile>> {
+      ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+      return fsys->OpenForRead(uri);
+    };
+  }
 }
 
 Result<std::unique_ptr<ReadTask>> ParquetSource::NextTask() {

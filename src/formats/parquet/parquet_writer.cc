@@ -3,6 +3,7 @@
 #include "column_chunk_writer.h"
 #include "compression.h"
 #include "metadata.h"
+#include "sluice/filesystem.h"
 #include "sluice/parquet.h"
 #include "tensor_metadata.h"
 #include "thrift_compact.h"
@@ -15,7 +16,7 @@ struct ParquetWriter::Impl {
   std::string path;
   ParquetWriteOptions options;
   ChunkOptions chunk;
-  std::unique_ptr<AtomicFileWriter> out;
+  std::unique_ptr<OutputStream> out;
   bool schema_set = false;
   bool finished = false;
   std::vector<std::string> names;
@@ -116,7 +117,8 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& pa
   impl->options = std::move(options);
   impl->meta.version = 1;
   impl->meta.created_by = "sluice version 0.1.0";
-  ASSIGN_OR_RETURN(impl->out, AtomicFileWriter::Open(path));
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(path));
+  ASSIGN_OR_RETURN(impl->out, fsys->OpenForWrite(path));
   RETURN_IF_ERROR(impl->out->Append("PAR1", 4));
   return std::unique_ptr<ParquetWriter>(new ParquetWriter(std::move(impl)));
 }
