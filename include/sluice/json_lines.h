@@ -19,5 +19,7 @@ namespace sluice {
 /// Appends row `row` of `batch` as one JSON object followed by '\n'.
 void AppendJsonRow(const Batch& batch, int64_t row, std::string* out);
 std::string Base64Encode(std::string_view bytes);
+/// Appends `s` as a quoted, escaped JSON string.
+void AppendJsonString(std::string_view s, std::string* out);
 
 }  // namespace sluice

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "sluice/status.h"
 
@@ -38,6 +39,13 @@ class Buffer {
   /// until the buffer dies. No copy.
   static std::shared_ptr<Buffer> Wrap(const uint8_t* data, int64_t size, MemoryKind kind,
                                       std::shared_ptr<const void> keep_alive);
+  /// Takes over a vector's storage (no copy); the buffer keeps the vector alive.
+  template <typename T, typename A>
+  static std::shared_ptr<Buffer> FromVector(std::vector<T, A> values) {
+    auto owner = std::make_shared<std::vector<T, A>>(std::move(values));
+    return Wrap(reinterpret_cast<const uint8_t*>(owner->data()), static_cast<int64_t>(owner->size() * sizeof(T)), MemoryKind::kHost,
+                owner);
+  }
   /// A host buffer holding a copy of `bytes`.
   static std::shared_ptr<Buffer> CopyOf(std::span<const uint8_t> bytes);
 

@@ -5,19 +5,11 @@
 namespace sluice {
 namespace {
 
-/// Hands a vector's storage to a Buffer without copying it.
-template <typename T>
-std::shared_ptr<Buffer> WrapVector(std::vector<T> values) {
-  auto owner = std::make_shared<std::vector<T>>(std::move(values));
-  return Buffer::Wrap(reinterpret_cast<const uint8_t*>(owner->data()),
-                      static_cast<int64_t>(owner->size() * sizeof(T)), MemoryKind::kHost, owner);
-}
-
 std::shared_ptr<Buffer> CopyValidity(std::span<const uint8_t> validity) {
   if (validity.empty()) return nullptr;
   std::vector<uint8_t> v(validity.begin(), validity.end());
   for (auto& b : v) b = b ? 1 : 0;
-  return WrapVector(std::move(v));
+  return Buffer::FromVector(std::move(v));
 }
 
 std::string Describe(const DataType& type, int64_t length) {
@@ -136,7 +128,7 @@ Column Column::FromValues(std::span<const T> values, std::span<const uint8_t> va
   } else if (!values.empty()) {
     std::memcpy(bytes.data(), values.data(), bytes.size());
   }
-  c.values_ = WrapVector(std::move(bytes));
+  c.values_ = Buffer::FromVector(std::move(bytes));
   c.validity_ = CopyValidity(validity);
   return c;
 }
@@ -359,8 +351,8 @@ void BinaryBuilder::AppendNull() {
 
 Column BinaryBuilder::Finish() {
   const int64_t rows = length();
-  auto column = Column::FromBuffers(type_, rows, WrapVector(std::move(bytes_)), WrapVector(std::move(offsets_)),
-                                    has_null_ ? WrapVector(std::move(validity_)) : nullptr);
+  auto column = Column::FromBuffers(type_, rows, Buffer::FromVector(std::move(bytes_)), Buffer::FromVector(std::move(offsets_)),
+                                    has_null_ ? Buffer::FromVector(std::move(validity_)) : nullptr);
   bytes_.clear();
   offsets_.assign(1, 0);
   validity_.clear();

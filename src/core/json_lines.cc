@@ -7,30 +7,6 @@
 namespace sluice {
 namespace {
 
-void AppendString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          *out += buf;
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendDouble(double v, std::string* out) {
   if (std::isnan(v)) {
     *out += "\"NaN\"";
@@ -86,7 +62,7 @@ void AppendValue(const Column& c, int64_t i, std::string* out) {
     case TypeId::kInt64: *out += std::to_string(c.Value<int64_t>(i)); break;
     case TypeId::kFloat32: AppendDouble(c.Value<float>(i), out); break;
     case TypeId::kFloat64: AppendDouble(c.Value<double>(i), out); break;
-    case TypeId::kString: AppendString(c.ValueBytes(i), out); break;
+    case TypeId::kString: AppendJsonString(c.ValueBytes(i), out); break;
     case TypeId::kBinary: out->push_back('"'), *out += Base64Encode(c.ValueBytes(i)), out->push_back('"'); break;
     case TypeId::kTensor: AppendTensor(c.RowData(i), c.type().dtype(), c.type().row_shape(), 0, out); break;
     case TypeId::kList: {
@@ -102,6 +78,30 @@ void AppendValue(const Column& c, int64_t i, std::string* out) {
 }
 
 }  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      case '\b': *out += "\\b"; break;
+      case '\f': *out += "\\f"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          *out += buf;
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
 
 std::string Base64Encode(std::string_view in) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -131,7 +131,7 @@ void AppendJsonRow(const Batch& batch, int64_t row, std::string* out) {
   out->push_back('{');
   for (int c = 0; c < batch.num_columns(); ++c) {
     if (c) out->push_back(',');
-    AppendString(batch.name(c), out);
+    AppendJsonString(batch.name(c), out);
     out->push_back(':');
     AppendValue(batch.column(c), row, out);
   }

@@ -15,13 +15,6 @@ namespace {
 constexpr int64_t kUncompressedFloor = int64_t{64} << 20;
 constexpr int64_t kUncompressedCeiling = int64_t{2} << 30;
 
-template <typename T, typename A>
-std::shared_ptr<Buffer> WrapVector(std::vector<T, A> v) {
-  auto owner = std::make_shared<std::vector<T, A>>(std::move(v));
-  return Buffer::Wrap(reinterpret_cast<const uint8_t*>(owner->data()), static_cast<int64_t>(owner->size() * sizeof(T)),
-                      MemoryKind::kHost, owner);
-}
-
 Status ReadLevels(const uint8_t* data, size_t size, int64_t n, int16_t max_level, std::vector<int16_t>* out) {
   std::vector<uint32_t> v(static_cast<size_t>(n));
   RleBitPackedDecoder dec(data, size, BitWidth(static_cast<uint64_t>(max_level)));
@@ -84,14 +77,14 @@ void ConvertValues(const LeafColumn& leaf, PhysicalValues* v) {
 Result<Column> DenseColumn(const LeafColumn& leaf, PhysicalValues v) {
   const int64_t n = v.count;
   if (leaf.physical == PhysicalType::kByteArray) {
-    return Column::FromBuffers(leaf.value_type, n, WrapVector(std::move(v.bytes)), WrapVector(std::move(v.offsets)));
+    return Column::FromBuffers(leaf.value_type, n, Buffer::FromVector(std::move(v.bytes)), Buffer::FromVector(std::move(v.offsets)));
   }
   if (leaf.physical == PhysicalType::kFixedLenByteArray) {
     std::vector<int64_t> offsets(static_cast<size_t>(n) + 1);
     for (int64_t i = 0; i <= n; ++i) offsets[static_cast<size_t>(i)] = i * leaf.type_length;
-    return Column::FromBuffers(leaf.value_type, n, WrapVector(std::move(v.fixed)), WrapVector(std::move(offsets)));
+    return Column::FromBuffers(leaf.value_type, n, Buffer::FromVector(std::move(v.fixed)), Buffer::FromVector(std::move(offsets)));
   }
-  return Column::FromBuffers(leaf.value_type, n, WrapVector(std::move(v.fixed)));
+  return Column::FromBuffers(leaf.value_type, n, Buffer::FromVector(std::move(v.fixed)));
 }
 
 /// Spreads `dense` over the slots where `valid` is 1; null slots get validity 0.
@@ -99,7 +92,7 @@ Result<Column> Scatter(const Column& dense, const std::vector<uint8_t>& valid) {
   const int64_t n = static_cast<int64_t>(valid.size());
   const bool all_valid = std::find(valid.begin(), valid.end(), 0) == valid.end();
   if (all_valid) return dense;
-  auto validity = WrapVector(valid);
+  auto validity = Buffer::FromVector(valid);
   const DataType& type = dense.type();
   if (type.is_variable_width()) {
     std::vector<int64_t> offsets(static_cast<size_t>(n) + 1);
@@ -108,7 +101,7 @@ Result<Column> Scatter(const Column& dense, const std::vector<uint8_t>& valid) {
       const int64_t len = valid[static_cast<size_t>(i)] ? static_cast<int64_t>(dense.ValueBytes(k++).size()) : 0;
       offsets[static_cast<size_t>(i) + 1] = offsets[static_cast<size_t>(i)] + len;
     }
-    return Column::FromBuffers(type, n, dense.values_buffer(), WrapVector(std::move(offsets)), validity);
+    return Column::FromBuffers(type, n, dense.values_buffer(), Buffer::FromVector(std::move(offsets)), validity);
   }
   const int64_t w = type.fixed_row_bytes();
   std::vector<uint8_t> values(static_cast<size_t>(n * w), 0);
@@ -116,7 +109,7 @@ Result<Column> Scatter(const Column& dense, const std::vector<uint8_t>& valid) {
   for (int64_t i = 0; i < n; ++i) {
     if (valid[static_cast<size_t>(i)]) std::memcpy(values.data() + i * w, dense.RowData(k++), static_cast<size_t>(w));
   }
-  return Column::FromBuffers(type, n, WrapVector(std::move(values)), nullptr, validity);
+  return Column::FromBuffers(type, n, Buffer::FromVector(std::move(values)), nullptr, validity);
 }
 
 }  // namespace
@@ -270,8 +263,8 @@ Result<Column> AssembleColumn(LeafData data, const Field& field, const LeafColum
   }
   ASSIGN_OR_RETURN(Column child, Scatter(dense, element_valid));
   const bool any_null_list = std::find(list_valid.begin(), list_valid.end(), 0) != list_valid.end();
-  return Column::MakeList(rows, WrapVector(std::move(offsets)), std::move(child),
-                          any_null_list ? WrapVector(std::move(list_valid)) : nullptr);
+  return Column::MakeList(rows, Buffer::FromVector(std::move(offsets)), std::move(child),
+                          any_null_list ? Buffer::FromVector(std::move(list_valid)) : nullptr);
 }
 
 }  // namespace sluice::parquet

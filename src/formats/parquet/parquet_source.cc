@@ -1,6 +1,7 @@
 #include "sluice/parquet_source.h"
 
 #include "sluice/filesystem.h"
+#include "tensor_metadata.h"
 
 #include <cstring>
 
@@ -76,19 +77,11 @@ Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, cons
   const int64_t rows = column.length(), row_bytes = type.fixed_row_bytes();
   const int64_t elements = row_bytes / DTypeSize(spec.dtype);
   if (column.null_count() > 0) return Status::InvalidData(where + ": a tensor column cannot have null rows");
-  ASSIGN_OR_RETURN(Column out, Column::Allocate(type, rows));
   if (column.type().id() == TypeId::kBinary || column.type().id() == TypeId::kString) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const auto v = column.ValueBytes(r);
-      if (static_cast<int64_t>(v.size()) != row_bytes) {
-        return Status::InvalidData(where + ": row " + std::to_string(r) + " holds " + std::to_string(v.size()) + " bytes, a " +
-                                   type.ToString() + " row needs " + std::to_string(row_bytes));
-      }
-      std::memcpy(out.MutableRowData(r), v.data(), v.size());
-    }
-    return out;
+    return parquet::BinaryToTensor(column, parquet::TensorColumnMeta{"", spec.dtype, spec.shape}, where);
   }
   if (!column.type().is_list()) return Status::InvalidArgument(where + ": a " + column.type().ToString() + " column cannot become a tensor");
+  ASSIGN_OR_RETURN(Column out, Column::Allocate(type, rows));
   const Column& child = column.child();
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t begin = column.ListBegin(r), n = column.ListEnd(r) - begin;
