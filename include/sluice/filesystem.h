@@ -2,8 +2,7 @@
 /// FileSystem: one interface over local files and object stores, by URI. Every place that takes
 /// a path (Parquet reading and writing, the job's input and output) goes through it.
 ///
-/// URIs: plain paths and file://PATH are local; s3://bucket/key is S3 (its client arrives with
-/// the storage issue; until then such URIs are refused with a clear error). Globs: `*` and `?`
+/// URIs: plain paths and file://PATH are local; s3://bucket/key is S3 (sluice/s3.h). Globs: `*` and `?`
 /// match within one path segment, `**` matches any number of segments (also none).
 ///
 /// Threading: FileSystem methods may be called from any thread. An OutputStream is written by

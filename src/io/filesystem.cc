@@ -1,4 +1,5 @@
 #include "sluice/filesystem.h"
+#include "sluice/s3.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -82,7 +83,7 @@ Result<std::shared_ptr<FileSystem>> FileSystemFor(const std::string& uri) {
   const auto scheme_end = uri.find("://");
   if (scheme_end == std::string::npos || uri.rfind("file://", 0) == 0) return LocalFileSystem();
   const std::string scheme = uri.substr(0, scheme_end);
-  if (scheme == "s3") return Status::Unimplemented("'" + uri + "': S3 support is not built yet");
+  if (scheme == "s3") return DefaultS3FileSystem();
   return Status::InvalidArgument("'" + uri + "': unknown scheme '" + scheme + "' (use a path, file:// or s3://)");
 }
 
