@@ -7,6 +7,7 @@
 #include "demo_command.h"
 #include "parquet_command.h"
 #include "preprocess_command.h"
+#include "run_command.h"
 #include "sluice/logging.h"
 
 namespace {
@@ -19,6 +20,7 @@ constexpr const char* kUsage =
     "  demo       run a streaming pipeline on synthetic images, with live progress and stats\n"
     "  parquet    inspect, cat (JSON Lines) and copy Parquet files\n"
     "  preprocess write the tensor a model would see for an image (.npy)\n"
+    "  run        run a batch inference job from a job file (resumable, exactly-once output)\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   if (command == "datagen") return sluice::cli::RunDatagen(args);
   if (command == "parquet") return sluice::cli::RunParquet(args);
   if (command == "preprocess") return sluice::cli::RunPreprocess(args);
+  if (command == "run") return sluice::cli::RunJobCommand(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

@@ -1,0 +1,92 @@
+#pragma once
+/// The batch inference job (`sluice run`): a job file (YAML) that names the input, the
+/// preprocessing, the model and the output; RunJob streams it through the executor
+///   read shard -> decode/preprocess (CPU pool, autoscaled) -> rebatch -> model replicas -> writer
+/// with exactly-once output: each input shard's predictions are published atomically as
+/// `part-<shard>.<ext>`, so a rerun after a crash only processes the shards not yet published.
+///
+/// Threading: RunJob blocks the calling thread; callbacks run on executor threads.
+
+#include <cstdint>
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "sluice/image.h"
+#include "sluice/stats.h"
+#include "sluice/status.h"
+
+namespace sluice {
+
+struct JobSpec {
+  struct Input {
+    std::vector<std::string> uris;   // paths, globs or s3:// URIs
+    std::string format = "parquet";  // parquet | images
+    std::string id_column = "id";
+    std::string image_column = "image";
+    int64_t limit = 0;               // 0 = every row
+    int64_t shard_rows = 10000;      // rows per shard (parquet: whole row groups; images: files)
+  } input;
+  PreprocessSpec preprocess;
+  struct Model {
+    std::string uri;
+    std::string backend = "torch";
+    std::string device = "auto";     // auto | cpu | cuda | cuda:0,1
+    std::string dtype = "float32";
+    int64_t batch_size = 256;
+    int replicas = 0;                // 0 = auto
+    int threads = 0;                 // CPU threads per replica; 0 = auto
+  } model;
+  struct Output {
+    std::string uri;
+    std::string format = "parquet";  // parquet | jsonl
+    int top_k = 5;                   // 0 = the raw model output
+    std::vector<std::string> include;
+    std::string compression = "zstd";
+  } output;
+  struct Errors {
+    double max_bad_rows = 0.001;     // < 1: a fraction of the input rows; >= 1: a count
+  } errors;
+  struct Resources {
+    int cpus = 0;                    // 0 = every core
+    int64_t memory = int64_t{4} << 30;  // the executor's in-flight budget
+  } resources;
+
+  /// The keys that decide the output, in canonical form: a rerun against an existing output
+  /// must have the same fingerprint (or --overwrite).
+  std::string Fingerprint() const;
+};
+
+/// Parses a job file's text. `overrides` are "key.sub=value" (value in YAML: 5, cpu, [a, b]).
+/// Errors name the file and the key.
+Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::string>& overrides,
+                         const std::string& source_name);
+Result<JobSpec> LoadJobFile(const std::string& path, const std::vector<std::string>& overrides);
+/// Every key with its default and meaning (the README's reference and `sluice run --help`).
+std::string JobFileReference();
+
+struct RunOptions {
+  bool overwrite = false;
+  std::function<void(const PlanStats&)> on_progress;
+  std::stop_token stop;
+};
+
+struct JobResult {
+  int64_t rows_total = 0;     // input rows of the job
+  int64_t rows_written = 0;   // rows written by this run
+  int64_t bad_rows = 0;       // bad rows of this run
+  int shards_total = 0;
+  int shards_resumed = 0;     // already published before this run
+  int shards_written = 0;
+  double wall_s = 0;
+  PlanStats stats;
+  std::string bottleneck;     // the stage that limited throughput
+  /// The end-of-run summary for people.
+  std::string Summary() const;
+  std::string ToJson() const;
+};
+
+Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options = {});
+
+}  // namespace sluice

@@ -1,0 +1,223 @@
+#include "job/job_input.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <mutex>
+
+#include "sluice/filesystem.h"
+#include "sluice/parquet.h"
+
+namespace sluice::job {
+namespace {
+
+bool IsImageName(const std::string& uri) {
+  std::string lower = uri.substr(uri.find_last_of('/') + 1);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* ext : {".jpg", ".jpeg", ".png", ".webp"}) {
+    if (lower.size() > std::strlen(ext) && lower.compare(lower.size() - std::strlen(ext), std::string::npos, ext) == 0) return true;
+  }
+  return false;
+}
+
+bool HasWildcard(const std::string& s) { return s.find_first_of("*?") != std::string::npos; }
+
+Result<std::vector<FileInfo>> ListInput(const JobSpec& spec) {
+  std::vector<FileInfo> files;
+  for (const auto& uri : spec.input.uris) {
+    std::vector<FileInfo> found;
+    if (spec.input.format == "images" && !HasWildcard(uri)) {
+      ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+      ASSIGN_OR_RETURN(found, fsys->List(uri));  // a folder or prefix
+    } else {
+      ASSIGN_OR_RETURN(found, Glob(uri));
+    }
+    if (spec.input.format == "images") {
+      std::erase_if(found, [](const FileInfo& f) { return !IsImageName(f.uri); });
+    }
+    if (found.empty()) {
+      return Status::NotFound("input.uri '" + uri + "' matches no " + (spec.input.format == "images" ? "image file (.jpg .jpeg .png .webp)" : "file"));
+    }
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+struct Footer {
+  std::string uri;
+  std::vector<int64_t> row_group_rows;
+};
+
+Result<Footer> ReadFooter(const std::string& uri, const std::vector<std::string>& columns) {
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+  ASSIGN_OR_RETURN(auto file, fsys->OpenForRead(uri));
+  ASSIGN_OR_RETURN(auto reader, ParquetReader::Open(file));
+  for (const auto& want : columns) {
+    const auto& have = reader->columns();
+    if (std::none_of(have.begin(), have.end(), [&](const ParquetColumnInfo& c) { return c.name == want; })) {
+      std::string names;
+      for (const auto& c : have) names += (names.empty() ? "" : ", ") + c.name;
+      return Status::NotFound("'" + uri + "' has no column '" + want + "' (it has: " + names + ")");
+    }
+  }
+  Footer f{uri, {}};
+  for (int g = 0; g < reader->num_row_groups(); ++g) f.row_group_rows.push_back(reader->row_group_rows(g));
+  return f;
+}
+
+}  // namespace
+
+Result<JobInput> PlanInput(const JobSpec& spec) {
+  ASSIGN_OR_RETURN(auto files, ListInput(spec));
+  JobInput input;
+  int64_t left = spec.input.limit > 0 ? spec.input.limit : INT64_MAX;
+  auto add = [&](Shard s) {
+    s.rows = std::min(s.rows, left);
+    left -= s.rows;
+    s.index = static_cast<int>(input.shards.size());
+    input.total_rows += s.rows;
+    input.shards.push_back(std::move(s));
+  };
+  if (spec.input.format == "images") {
+    input.columns = {"id", "image"};
+    for (size_t i = 0; i < files.size() && left > 0; i += static_cast<size_t>(spec.input.shard_rows)) {
+      Shard s;
+      for (size_t j = i; j < std::min(files.size(), i + static_cast<size_t>(spec.input.shard_rows)); ++j) s.images.push_back(files[j].uri);
+      s.rows = static_cast<int64_t>(s.images.size());
+      add(std::move(s));
+    }
+    return input;
+  }
+  std::vector<std::string> needed{spec.input.id_column, spec.input.image_column};
+  for (const auto& c : spec.output.include) needed.push_back(c);
+  input.columns = {"id", "image"};
+  for (const auto& c : spec.output.include) input.columns.push_back(c);
+  // Footers in parallel: on object stores each one is a round trip or two.
+  std::vector<std::future<Result<Footer>>> footers;
+  for (const auto& f : files) footers.push_back(std::async(std::launch::async, ReadFooter, f.uri, needed));
+  for (auto& fut : footers) {
+    ASSIGN_OR_RETURN(Footer footer, fut.get());
+    for (int g = 0; g < static_cast<int>(footer.row_group_rows.size()) && left > 0;) {
+      Shard s;
+      s.file = footer.uri;
+      s.first_row_group = g;
+      while (g < static_cast<int>(footer.row_group_rows.size()) && (s.num_row_groups == 0 || s.rows + footer.row_group_rows[g] <= spec.input.shard_rows)) {
+        s.rows += footer.row_group_rows[g++];
+        ++s.num_row_groups;
+      }
+      if (s.rows > 0) add(std::move(s));
+    }
+  }
+  return input;
+}
+
+namespace {
+
+Column ShardColumn(int shard, int64_t rows) { return Column::FromValues(std::vector<int32_t>(static_cast<size_t>(rows), shard)); }
+
+class ParquetShardTask final : public ReadTask {
+ public:
+  ParquetShardTask(const JobSpec& spec, Shard shard, int64_t batch_rows) : spec_(spec), shard_(std::move(shard)), batch_rows_(batch_rows) {}
+
+  Result<std::optional<Batch>> Next(TaskContext&) override {
+    if (!reader_) {
+      ASSIGN_OR_RETURN(auto fsys, FileSystemFor(shard_.file));
+      ASSIGN_OR_RETURN(auto file, fsys->OpenForRead(shard_.file));
+      ASSIGN_OR_RETURN(reader_, ParquetReader::Open(file));
+    }
+    while (pending_.num_rows() == pending_at_ && group_ < shard_.num_row_groups) {
+      if (emitted_ >= shard_.rows) return std::optional<Batch>();
+      std::vector<std::string> cols{spec_.input.id_column, spec_.input.image_column};
+      for (const auto& c : spec_.output.include) cols.push_back(c);
+      ASSIGN_OR_RETURN(Batch b, reader_->ReadRowGroup(shard_.first_row_group + group_++, cols));
+      std::vector<std::string> names{"id", "image"};
+      for (const auto& c : spec_.output.include) names.push_back(c);
+      std::vector<Column> columns;
+      for (int i = 0; i < b.num_columns(); ++i) columns.push_back(b.column(i));
+      ASSIGN_OR_RETURN(pending_, Batch::Make(std::move(names), std::move(columns)));
+      pending_at_ = 0;
+    }
+    const int64_t n = std::min({batch_rows_, pending_.num_rows() - pending_at_, shard_.rows - emitted_});
+    if (n <= 0) return std::optional<Batch>();
+    Batch out = pending_.Slice(pending_at_, n);
+    pending_at_ += n;
+    emitted_ += n;
+    ASSIGN_OR_RETURN(out, out.WithColumn(kShardColumn, ShardColumn(shard_.index, n)));
+    return std::optional<Batch>(std::move(out));
+  }
+  std::string Describe() const override {
+    return "'" + shard_.file + "' row groups " + std::to_string(shard_.first_row_group) + "-" +
+           std::to_string(shard_.first_row_group + shard_.num_row_groups - 1) + " (shard " + std::to_string(shard_.index) + ")";
+  }
+
+ private:
+  const JobSpec& spec_;
+  Shard shard_;
+  int64_t batch_rows_;
+  std::unique_ptr<ParquetReader> reader_;
+  Batch pending_ = Batch::Empty(0);
+  int64_t pending_at_ = 0;
+  int group_ = 0;
+  int64_t emitted_ = 0;
+};
+
+class ImageShardTask final : public ReadTask {
+ public:
+  ImageShardTask(Shard shard, int64_t batch_rows) : shard_(std::move(shard)), batch_rows_(batch_rows) {}
+
+  Result<std::optional<Batch>> Next(TaskContext&) override {
+    if (next_ >= shard_.images.size()) return std::optional<Batch>();
+    std::vector<std::string> ids, bytes;
+    for (; next_ < shard_.images.size() && static_cast<int64_t>(ids.size()) < batch_rows_; ++next_) {
+      const std::string& uri = shard_.images[next_];
+      ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+      ASSIGN_OR_RETURN(auto data, fsys->ReadWhole(uri));
+      ids.push_back(uri);
+      bytes.emplace_back(reinterpret_cast<const char*>(data->data()), static_cast<size_t>(data->size()));
+    }
+    const int64_t n = static_cast<int64_t>(ids.size());
+    ASSIGN_OR_RETURN(Batch b, Batch::Make({"id", "image", kShardColumn}, {Column::FromStrings(ids), Column::FromStrings(bytes, DataType::Binary()),
+                                                                          ShardColumn(shard_.index, n)}));
+    return std::optional<Batch>(std::move(b));
+  }
+  std::string Describe() const override { return "image shard " + std::to_string(shard_.index) + " (from '" + shard_.images.front() + "')"; }
+
+ private:
+  Shard shard_;
+  int64_t batch_rows_;
+  size_t next_ = 0;
+};
+
+class ShardSource final : public Source {
+ public:
+  ShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows)
+      : spec_(spec), shards_(std::move(shards)), batch_rows_(batch_rows) {}
+  Result<std::unique_ptr<ReadTask>> NextTask() override {
+    std::lock_guard lock(mu_);
+    if (next_ >= shards_.size()) return std::unique_ptr<ReadTask>();
+    Shard& s = shards_[next_++];
+    if (spec_.input.format == "images") return std::unique_ptr<ReadTask>(new ImageShardTask(std::move(s), batch_rows_));
+    return std::unique_ptr<ReadTask>(new ParquetShardTask(spec_, std::move(s), batch_rows_));
+  }
+  std::optional<int64_t> EstimatedRows() const override {
+    int64_t n = 0;
+    for (const auto& s : shards_) n += s.rows;
+    return n;
+  }
+
+ private:
+  const JobSpec& spec_;
+  std::mutex mu_;
+  std::vector<Shard> shards_;
+  size_t next_ = 0;
+  int64_t batch_rows_;
+};
+
+}  // namespace
+
+std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows) {
+  return std::make_shared<ShardSource>(spec, std::move(shards), batch_rows);
+}
+
+}  // namespace sluice::job

@@ -1,0 +1,47 @@
+#pragma once
+/// The job's input cut into deterministic shards (the unit of exactly-once output), and the
+/// executor source that reads them.
+///
+/// Parquet: a shard is a run of whole row groups of one file holding up to shard_rows rows
+/// (one row group if it is bigger). Images: a shard is up to shard_rows files of a folder or
+/// prefix, in sorted order. The same job file over the same input always gives the same shards.
+///
+/// Threading: PlanInput runs on the caller's thread. The source is used by the executor.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/job.h"
+#include "sluice/plan.h"
+
+namespace sluice::job {
+
+struct Shard {
+  int index = 0;
+  std::string file;                 // parquet
+  int first_row_group = 0;
+  int num_row_groups = 0;
+  std::vector<std::string> images;  // images format
+  int64_t rows = 0;                 // rows of the shard (after input.limit)
+};
+
+struct JobInput {
+  std::vector<Shard> shards;
+  int64_t total_rows = 0;
+  /// The input columns each batch carries: id (named "id"), the image, the included ones.
+  std::vector<std::string> columns;
+};
+
+/// Lists and opens the input; fails (naming the URI, file or column) on an empty glob, a
+/// missing file or column, or an unreadable footer.
+Result<JobInput> PlanInput(const JobSpec& spec);
+
+/// Names of the columns the job adds to every batch: the shard index (int32).
+inline constexpr const char* kShardColumn = "_shard";
+
+/// Reads the given shards; batches carry "id", the image column renamed "image", the included
+/// columns and kShardColumn, at most `batch_rows` rows each.
+std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows);
+
+}  // namespace sluice::job

@@ -1,0 +1,40 @@
+// JobFileReference: the job file's keys, shown by `sluice run --help` and kept in the README.
+#include "sluice/job.h"
+
+namespace sluice {
+
+std::string JobFileReference() {
+  return R"(input:
+  uri: data/*.parquet        # path, glob (* ? **) or s3:// URI; or a list of them (required)
+  format: parquet            # parquet | images (a folder/prefix/glob of .jpg .jpeg .png .webp)
+  id_column: id              # carried to the output as "id" (images: the file's path/URI)
+  image_column: image        # encoded image bytes (binary) or a uint8 HWC tensor column
+  limit: 0                   # 0 = every row; else the first N rows (in shard order)
+  shard_rows: 10000          # rows per shard, the unit of exactly-once output (whole row groups)
+preprocess:                  # see `sluice preprocess --help`; default: preset imagenet
+  preset: imagenet           # imagenet | none; the keys below override the preset
+  # resize: 256 | [h, w] | none; crop: 224 | [h, w] | none; mode: bilinear | bicubic | nearest
+  # mean: [..], std: [..]; layout: nchw | nhwc; dtype: float32 | float16 | bfloat16 | uint8
+model:
+  uri: models/resnet50.pt    # TorchScript file (local) (required)
+  backend: torch
+  device: auto               # auto (all GPUs, else the CPU) | cpu | cuda | cuda:0,1
+  dtype: float32             # float32 | float16 | bfloat16
+  batch_size: 256            # rows per model call
+  replicas: auto             # model copies: one per GPU, or 1 on the CPU
+  threads: auto              # CPU threads per CPU replica (auto: resources.cpus)
+output:
+  uri: out/predictions/      # directory or s3:// prefix (required)
+  format: parquet            # parquet | jsonl
+  top_k: 5                   # top_k_ids list<int32> + top_k_scores list<float32>; 0 = raw "output"
+  include: []                # input columns copied to the output besides the id
+  compression: zstd          # parquet: zstd | snappy | gzip | lz4_raw | brotli | none
+errors:
+  max_bad_rows: 0.001        # < 1: a fraction of the input rows; >= 1: a count; 0: none allowed
+resources:
+  cpus: auto                 # threads for reading and preprocessing
+  memory: 4GiB               # the executor's in-flight budget (bytes between read and write)
+)";
+}
+
+}  // namespace sluice

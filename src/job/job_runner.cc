@@ -1,0 +1,305 @@
+// RunJob: checks everything that can fail before any work, resumes from the published shards,
+// runs the plan, then writes the manifest and _SUCCESS.
+#include <sys/resource.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "job/job_input.h"
+#include "job/shard_output.h"
+#include "sluice/executor.h"
+#include "sluice/inference.h"
+#include "sluice/json_lines.h"
+
+namespace sluice {
+namespace {
+
+using job::JoinUri;
+
+bool IsOurs(const std::string& name, const std::string& format) {
+  if (name == "_job.json" || name == "_manifest.json" || name == "_SUCCESS") return true;
+  if (name.rfind("_errors/", 0) == 0) return true;
+  if (name.rfind("part-", 0) == 0 && name.size() > format.size() && name.compare(name.size() - format.size(), std::string::npos, format) == 0) return true;
+  const size_t slash = name.rfind('/');
+  const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+  return base.size() > 1 && base[0] == '.' && base.find(".tmp-") != std::string::npos;  // a crashed run's temp file
+}
+
+Result<std::string> ReadText(FileSystem& fsys, const std::string& uri) {
+  ASSIGN_OR_RETURN(auto buf, fsys.ReadWhole(uri));
+  return std::string(reinterpret_cast<const char*>(buf->data()), static_cast<size_t>(buf->size()));
+}
+
+Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text) {
+  ASSIGN_OR_RETURN(auto out, fsys.OpenForWrite(uri));
+  RETURN_IF_ERROR(out->Append(text.data(), static_cast<int64_t>(text.size())));
+  return out->Commit();
+}
+
+/// The lines of `a` and `b` that differ, for "the job changed" errors.
+std::string DiffLines(const std::string& was, const std::string& now) {
+  std::set<std::string> a, b;
+  std::stringstream sa(was), sb(now);
+  for (std::string l; std::getline(sa, l);) a.insert(l);
+  for (std::string l; std::getline(sb, l);) b.insert(l);
+  std::string out;
+  for (const auto& l : a) {
+    if (!b.count(l)) out += "\n  was: " + l;
+  }
+  for (const auto& l : b) {
+    if (!a.count(l)) out += "\n  now: " + l;
+  }
+  return out;
+}
+
+struct OutputState {
+  std::shared_ptr<FileSystem> fsys;
+  std::set<std::string> published;  // part names
+  bool success = false;
+};
+
+/// Reads the output location; refuses a different job's output unless overwriting.
+Result<OutputState> PrepareOutput(const JobSpec& spec, const job::JobInput& input, bool overwrite) {
+  const std::string& dir = spec.output.uri;
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
+  ASSIGN_OR_RETURN(auto listed, fsys->List(dir));
+  const std::string prefix = JoinUri(dir, "");
+  std::vector<std::string> names;
+  for (const auto& f : listed) {
+    std::string uri = f.uri;
+    if (uri.rfind("file://", 0) == 0) uri = uri.substr(7);
+    if (uri.rfind(prefix, 0) == 0) names.push_back(uri.substr(prefix.size()));
+  }
+  const std::string ext = "." + spec.output.format;
+  const bool has_job = std::count(names.begin(), names.end(), "_job.json") > 0;
+  if (overwrite) {
+    for (const auto& n : names) {
+      if (IsOurs(n, ext)) RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));
+    }
+    names.clear();
+  } else if (has_job) {
+    ASSIGN_OR_RETURN(std::string text, ReadText(*fsys, JoinUri(dir, "_job.json")));
+    std::string fingerprint;
+    try {
+      fingerprint = YAML::Load(text)["fingerprint"].as<std::string>();
+    } catch (const YAML::Exception&) {
+      return Status::InvalidData("'" + JoinUri(dir, "_job.json") + "' is not a sluice job record; use --overwrite to start over");
+    }
+    if (fingerprint != spec.Fingerprint()) {
+      return Status::InvalidArgument("output '" + dir + "' holds the results of a different job (use --overwrite to replace them):" +
+                                     DiffLines(fingerprint, spec.Fingerprint()));
+    }
+  } else if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.rfind("part-", 0) == 0; })) {
+    return Status::InvalidArgument("output '" + dir + "' already holds part files but no _job.json; use --overwrite to replace them");
+  }
+  OutputState state{fsys, {}, false};
+  for (const auto& n : names) {
+    if (n == "_SUCCESS") state.success = true;
+    if (n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
+        n.compare(n.size() - ext.size(), std::string::npos, ext) == 0) {
+      state.published.insert(n);
+    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos) {
+      RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));  // left by a killed run
+    }
+  }
+  std::string record = "{\"fingerprint\":";
+  AppendJsonString(spec.Fingerprint(), &record);
+  record += ",\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" + std::to_string(input.total_rows) + "}\n";
+  Status st = WriteText(*fsys, JoinUri(dir, "_job.json"), record);
+  if (!st.ok()) return st.WithContext("output.uri '" + dir + "' is not writable");
+  return state;
+}
+
+Result<DType> ModelDType(const std::string& name) {
+  if (name == "float16") return DType::kFloat16;
+  if (name == "bfloat16") return DType::kBFloat16;
+  return DType::kFloat32;
+}
+
+/// The model's devices: cuda ones when asked for or (auto) present, else the CPU.
+Result<std::vector<std::string>> ResolveDevices(const JobSpec& spec, InferenceBackend& backend) {
+  const auto available = backend.devices();
+  std::vector<std::string> cuda;
+  for (const auto& d : available) {
+    if (d.rfind("cuda", 0) == 0) cuda.push_back(d);
+  }
+  const std::string& want = spec.model.device;
+  if (want == "cpu") return std::vector<std::string>{"cpu"};
+  if (want == "auto") return cuda.empty() ? std::vector<std::string>{"cpu"} : cuda;
+  if (want == "cuda") {
+    if (cuda.empty()) return Status::InvalidArgument("model.device is cuda but this build or machine has no CUDA device");
+    return cuda;
+  }
+  if (want.rfind("cuda:", 0) == 0) {
+    std::vector<std::string> out;
+    std::stringstream ss(want.substr(5));
+    for (std::string id; std::getline(ss, id, ',');) {
+      const std::string d = "cuda:" + id;
+      if (std::find(cuda.begin(), cuda.end(), d) == cuda.end()) return Status::InvalidArgument("model.device: '" + d + "' is not available");
+      out.push_back(d);
+    }
+    return out;
+  }
+  return Status::InvalidArgument("model.device is '" + want + "'; expected auto, cpu, cuda or cuda:0,1");
+}
+
+std::string Bottleneck(const PlanStats& stats) {
+  std::string best;
+  double best_util = -1;
+  for (const auto& s : stats.stages) {
+    if (s.kind == "source" || s.kind == "sink" || s.kind == "rebatch") continue;
+    const double util = stats.wall_s > 0 ? s.busy_s / (stats.wall_s * std::max(1, s.max_concurrency)) : 0;
+    if (util > best_util) {
+      best_util = util;
+      best = s.name;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  // 1. Everything that can fail before any work: input, model, output.
+  ASSIGN_OR_RETURN(job::JobInput input, job::PlanInput(spec));
+  ASSIGN_OR_RETURN(auto backend, GetBackend(spec.model.backend));
+  if (spec.model.uri.find("://") != std::string::npos) {
+    return Status::InvalidArgument("model.uri '" + spec.model.uri + "': models are loaded from local files");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> devices, ResolveDevices(spec, *backend));
+  const int cpus = spec.resources.cpus > 0 ? spec.resources.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ModelOptions mo;
+  mo.uri = spec.model.uri;
+  mo.device = devices.front();
+  ASSIGN_OR_RETURN(mo.dtype, ModelDType(spec.model.dtype));
+  mo.top_k = spec.output.top_k;
+  mo.lists = true;
+  mo.intra_op_threads = spec.model.threads > 0 ? spec.model.threads : (mo.device == "cpu" ? cpus : 0);
+  {
+    ModelOptions probe = mo;
+    probe.optimize = false;  // only: can it be loaded at all
+    auto model = backend->Load(probe);
+    if (!model.ok()) return model.status().WithContext("model.uri");
+  }
+  ASSIGN_OR_RETURN(auto out, PrepareOutput(spec, input, options.overwrite));
+
+  JobResult result;
+  result.rows_total = input.total_rows;
+  result.shards_total = static_cast<int>(input.shards.size());
+  std::vector<job::Shard> todo;
+  for (auto& s : input.shards) {
+    if (out.published.count(job::PartName(s.index, spec.output.format))) {
+      ++result.shards_resumed;
+    } else {
+      todo.push_back(s);
+    }
+  }
+
+  // 2. The plan: read -> preprocess -> batch -> model -> write.
+  if (!todo.empty()) {
+    auto ledger = std::make_shared<job::ShardLedger>(todo);
+    MapFn preprocess = MakePreprocessMap(spec.preprocess, "image", "id", "input");
+    MapFn tracked = [preprocess, ledger](Batch b, TaskContext& ctx) -> Result<Batch> {
+      if (b.num_rows() == 0) return b;
+      ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
+      const int shard = *reinterpret_cast<const int32_t*>(shard_col.RowData(0));  // a source batch is one shard's
+      TaskContext::BadRowHandler on_bad = [&](BadRow row) {
+        ledger->AddBad(shard, row);
+        return ctx.ReportBadRow(std::move(row.row_id), std::move(row.reason));
+      };
+      TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
+      return preprocess(std::move(b), inner);
+    };
+    const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size());
+    std::vector<std::string> columns = input.columns;
+    columns.erase(columns.begin() + 1);  // the image does not go to the output
+    if (spec.output.top_k > 0) {
+      columns.insert(columns.end(), {"top_k_ids", "top_k_scores"});
+    } else {
+      columns.push_back("output");
+    }
+    job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns};
+
+    Plan plan;
+    plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min<int>(static_cast<int>(todo.size()), 4))
+        .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
+        .AddRebatch("batch", spec.model.batch_size)
+        .AddActor("model", MakeInferenceActor(spec.model.backend, mo, "input", devices), replicas)
+        .AddSink("write", job::MakeShardSink(ospec, ledger));
+
+    const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
+                                                         : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(input.total_rows));
+    auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
+    ExecutorOptions eo;
+    eo.cpu_threads = cpus;
+    eo.memory_budget = spec.resources.memory;
+    eo.stop = options.stop;
+    eo.on_progress = options.on_progress;
+    eo.on_bad_row = [bad_count, limit, total = input.total_rows](const BadRow& row) -> Status {
+      const int64_t n = bad_count->fetch_add(1) + 1;
+      if (n > limit) {
+        return Status::InvalidData("too many bad rows: " + std::to_string(n) + " (errors.max_bad_rows allows " + std::to_string(limit) +
+                                   " of " + std::to_string(total) + " rows); the last: row '" + row.row_id + "' in " + row.stage + ": " + row.reason);
+      }
+      return Status::OK();
+    };
+    Status st = Execute(plan, eo, &result.stats);
+    result.bad_rows = bad_count->load();
+    if (!st.ok()) return st;
+    for (const auto& s : result.stats.stages) {
+      if (s.name == "write") result.rows_written = s.rows_in;
+    }
+    result.shards_written = static_cast<int>(todo.size());
+    result.bottleneck = Bottleneck(result.stats);
+  }
+
+  // 3. The manifest, then _SUCCESS.
+  std::string manifest = "{\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" + std::to_string(input.total_rows) + ",\"parts\":[";
+  for (size_t i = 0; i < input.shards.size(); ++i) {
+    manifest += (i ? ",\"" : "\"") + job::PartName(input.shards[i].index, spec.output.format) + "\"";
+  }
+  manifest += "]}\n";
+  RETURN_IF_ERROR(WriteText(*out.fsys, JoinUri(spec.output.uri, "_manifest.json"), manifest));
+  RETURN_IF_ERROR(WriteText(*out.fsys, JoinUri(spec.output.uri, "_SUCCESS"), ""));
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+std::string JobResult::Summary() const {
+  std::string s;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%lld rows in %d shards: %d written now, %d already published (resumed)\n",
+                static_cast<long long>(rows_total), shards_total, shards_written, shards_resumed);
+  s += line;
+  if (shards_written > 0) {
+    s += FormatSummary(stats);
+    std::snprintf(line, sizeof(line), "%lld rows written, %lld bad rows, %.1f rows/s end to end (%.1f s); bottleneck: %s\n",
+                  static_cast<long long>(rows_written), static_cast<long long>(bad_rows),
+                  stats.wall_s > 0 ? static_cast<double>(rows_written + bad_rows) / stats.wall_s : 0.0, wall_s, bottleneck.c_str());
+    s += line;
+  }
+  return s;
+}
+
+std::string JobResult::ToJson() const {
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"rows_total\":%lld,\"rows_written\":%lld,\"bad_rows\":%lld,\"shards_total\":%d,\"shards_resumed\":%d,"
+                "\"shards_written\":%d,\"wall_s\":%.3f,\"plan_wall_s\":%.3f,\"rows_per_s\":%.3f,\"bottleneck\":",
+                static_cast<long long>(rows_total), static_cast<long long>(rows_written), static_cast<long long>(bad_rows), shards_total,
+                shards_resumed, shards_written, wall_s, stats.wall_s,
+                stats.wall_s > 0 ? static_cast<double>(rows_written + bad_rows) / stats.wall_s : 0.0);
+  std::string out = buf;
+  AppendJsonString(bottleneck, &out);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  out += ",\"peak_rss_bytes\":" + std::to_string(static_cast<int64_t>(usage.ru_maxrss) * 1024);
+  out += ",\"stats\":" + StatsToJson(stats) + "}";
+  return out;
+}
+
+}  // namespace sluice
