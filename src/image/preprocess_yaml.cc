@@ -41,58 +41,62 @@ Result<PreprocessSpec> Parse(const YAML::Node& root) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (key == "preset") continue;
-    if (key == "resize") {
-      int h = 0, w = 0;
-      ASSIGN_OR_RETURN(bool any, Size(v, key, &h, &w));
-      if (!any) {
-        s.resize = ResizeMode::kNone;
-      } else if (v.IsScalar()) {
-        s.resize = ResizeMode::kShorterSide;
-        s.resize_size = h;
+    try {
+      if (key == "resize") {
+        int h = 0, w = 0;
+        ASSIGN_OR_RETURN(bool any, Size(v, key, &h, &w));
+        if (!any) {
+          s.resize = ResizeMode::kNone;
+        } else if (v.IsScalar()) {
+          s.resize = ResizeMode::kShorterSide;
+          s.resize_size = h;
+        } else {
+          s.resize = ResizeMode::kExact;
+          s.resize_height = h;
+          s.resize_width = w;
+        }
+      } else if (key == "crop") {
+        int h = 0, w = 0;
+        ASSIGN_OR_RETURN(bool any, Size(v, key, &h, &w));
+        s.crop_height = any ? h : 0;
+        s.crop_width = any ? w : 0;
+      } else if (key == "interpolation") {
+        const auto m = v.as<std::string>();
+        if (m == "bilinear") s.interpolation = Interpolation::kBilinear;
+        else if (m == "bicubic") s.interpolation = Interpolation::kBicubic;
+        else if (m == "nearest") s.interpolation = Interpolation::kNearest;
+        else return Bad(key, "'" + m + "' is not bilinear, bicubic or nearest");
+      } else if (key == "antialias") {
+        s.antialias = v.as<bool>();
+      } else if (key == "normalize") {
+        s.normalize = v.as<bool>();
+      } else if (key == "mean") {
+        ASSIGN_OR_RETURN(s.mean, Triple(v, key));
+      } else if (key == "std") {
+        ASSIGN_OR_RETURN(s.std, Triple(v, key));
+      } else if (key == "layout") {
+        const auto m = v.as<std::string>();
+        if (m != "nchw" && m != "nhwc") return Bad(key, "'" + m + "' is not nchw or nhwc");
+        s.layout = m == "nchw" ? Layout::kNCHW : Layout::kNHWC;
+      } else if (key == "dtype") {
+        auto d = ParseDType(v.as<std::string>());
+        if (!d.ok()) return Bad(key, d.status().message());
+        s.dtype = *d;
+      } else if (key == "mode") {
+        const auto m = v.as<std::string>();
+        if (m != "exact" && m != "fast") return Bad(key, "'" + m + "' is not exact or fast");
+        s.mode = m == "fast" ? Fidelity::kFast : Fidelity::kExact;
+      } else if (key == "exif_orientation") {
+        s.exif_orientation = v.as<bool>();
+      } else if (key == "max_pixels") {
+        s.max_pixels = v.as<int64_t>();
       } else {
-        s.resize = ResizeMode::kExact;
-        s.resize_height = h;
-        s.resize_width = w;
+        return Status::InvalidArgument("preprocess: unknown key '" + key +
+                                       "' (known: preset, resize, crop, interpolation, antialias, normalize, mean, std, layout, "
+                                       "dtype, mode, exif_orientation, max_pixels)");
       }
-    } else if (key == "crop") {
-      int h = 0, w = 0;
-      ASSIGN_OR_RETURN(bool any, Size(v, key, &h, &w));
-      s.crop_height = any ? h : 0;
-      s.crop_width = any ? w : 0;
-    } else if (key == "interpolation") {
-      const auto m = v.as<std::string>();
-      if (m == "bilinear") s.interpolation = Interpolation::kBilinear;
-      else if (m == "bicubic") s.interpolation = Interpolation::kBicubic;
-      else if (m == "nearest") s.interpolation = Interpolation::kNearest;
-      else return Bad(key, "'" + m + "' is not bilinear, bicubic or nearest");
-    } else if (key == "antialias") {
-      s.antialias = v.as<bool>();
-    } else if (key == "normalize") {
-      s.normalize = v.as<bool>();
-    } else if (key == "mean") {
-      ASSIGN_OR_RETURN(s.mean, Triple(v, key));
-    } else if (key == "std") {
-      ASSIGN_OR_RETURN(s.std, Triple(v, key));
-    } else if (key == "layout") {
-      const auto m = v.as<std::string>();
-      if (m != "nchw" && m != "nhwc") return Bad(key, "'" + m + "' is not nchw or nhwc");
-      s.layout = m == "nchw" ? Layout::kNCHW : Layout::kNHWC;
-    } else if (key == "dtype") {
-      auto d = ParseDType(v.as<std::string>());
-      if (!d.ok()) return Bad(key, d.status().message());
-      s.dtype = *d;
-    } else if (key == "mode") {
-      const auto m = v.as<std::string>();
-      if (m != "exact" && m != "fast") return Bad(key, "'" + m + "' is not exact or fast");
-      s.mode = m == "fast" ? Fidelity::kFast : Fidelity::kExact;
-    } else if (key == "exif_orientation") {
-      s.exif_orientation = v.as<bool>();
-    } else if (key == "max_pixels") {
-      s.max_pixels = v.as<int64_t>();
-    } else {
-      return Status::InvalidArgument("preprocess: unknown key '" + key +
-                                     "' (known: preset, resize, crop, interpolation, antialias, normalize, mean, std, layout, "
-                                     "dtype, mode, exif_orientation, max_pixels)");
+    } catch (const YAML::Exception&) {
+      return Bad(key, "has a value of the wrong type");
     }
   }
   RETURN_IF_ERROR(s.Validate());

@@ -11,10 +11,20 @@ std::string JobFileReference() {
   image_column: image        # encoded image bytes (binary) or a uint8 HWC tensor column
   limit: 0                   # 0 = every row; else the first N rows (in shard order)
   shard_rows: 10000          # rows per shard, the unit of exactly-once output (whole row groups)
-preprocess:                  # see `sluice preprocess --help`; default: preset imagenet
-  preset: imagenet           # imagenet | none; the keys below override the preset
-  # resize: 256 | [h, w] | none; crop: 224 | [h, w] | none; mode: bilinear | bicubic | nearest
-  # mean: [..], std: [..]; layout: nchw | nhwc; dtype: float32 | float16 | bfloat16 | uint8
+preprocess:                  # the same keys as `sluice preprocess` flags
+  preset: imagenet           # the starting point; the keys below override it
+  resize: 256                # shorter side; or [height, width]; or none
+  crop: 224                  # center crop; or [height, width]; or none
+  interpolation: bilinear    # bilinear | bicubic | nearest
+  antialias: true
+  normalize: true
+  mean: [0.485, 0.456, 0.406]
+  std: [0.229, 0.224, 0.225]
+  layout: nchw               # nchw | nhwc
+  dtype: float32             # float32 | float16 | bfloat16 | uint8
+  mode: exact                # exact (torchvision/PIL bit-exact) | fast
+  exif_orientation: false
+  max_pixels: 100000000      # larger images are bad rows
 model:
   uri: models/resnet50.pt    # TorchScript file (local) (required)
   backend: torch

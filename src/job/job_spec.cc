@@ -74,9 +74,7 @@ Status CheckOneOf(const std::string& source, const std::string& key, const std::
   return Status::InvalidArgument(source + ": " + key + " is '" + value + "'; expected " + list);
 }
 
-}  // namespace
-
-Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::string>& overrides, const std::string& source) {
+Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std::string>& overrides, const std::string& source) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -85,7 +83,10 @@ Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::st
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) return Status::InvalidArgument(source + ": a job file is a mapping of sections (input, model, output, ...)");
-  for (const auto& o : overrides) RETURN_IF_ERROR(ApplyOverride(root, o));
+  for (const auto& o : overrides) {
+    Status st = ApplyOverride(root, o);
+    if (!st.ok()) return st.WithContext(source);
+  }
   for (const auto& kv : root) {
     const std::string section = kv.first.as<std::string>();
     auto known = KnownKeys().find(section);
@@ -98,10 +99,14 @@ Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::st
     }
   }
 
+  // Missing sections are empty ones (yaml-cpp's missing nodes throw on lookup).
+  for (const auto& [section, keys] : KnownKeys()) {
+    if (section != "preprocess" && (!root[section].IsDefined() || root[section].IsNull())) root[section] = YAML::Node(YAML::NodeType::Map);
+  }
   JobSpec spec;
   Reader r{source};
   const YAML::Node in = root["input"], model = root["model"], out = root["output"];
-  if (in["uri"].IsSequence()) {
+  if (in["uri"].IsDefined() && in["uri"].IsSequence()) {
     RETURN_IF_ERROR(r.Get(in, "input", "uri", &spec.input.uris));
   } else {
     std::string one;
@@ -120,7 +125,7 @@ Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::st
     pre = e.c_str();
   }
   auto prep = PreprocessSpec::FromYaml(pre);
-  if (!prep.ok()) return prep.status().WithContext(source + ": preprocess");
+  if (!prep.ok()) return prep.status().WithContext(source);
   spec.preprocess = *prep;
   RETURN_IF_ERROR(r.Get(model, "model", "uri", &spec.model.uri));
   RETURN_IF_ERROR(r.Get(model, "model", "backend", &spec.model.backend));
@@ -167,6 +172,16 @@ Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::st
   if (spec.resources.cpus < 0) return Status::InvalidArgument(source + ": resources.cpus must be auto or >= 1");
   if (spec.resources.memory < (16 << 20)) return Status::InvalidArgument(source + ": resources.memory must be at least 16MiB");
   return spec;
+}
+
+}  // namespace
+
+Result<JobSpec> ParseJob(const std::string& yaml_text, const std::vector<std::string>& overrides, const std::string& source) {
+  try {
+    return ParseJobTree(yaml_text, overrides, source);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(source + ": " + e.what());
+  }
 }
 
 Result<JobSpec> LoadJobFile(const std::string& path, const std::vector<std::string>& overrides) {
