@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sluice/s3.h"
+
 namespace sluice::exec {
 
 PlanRun::PlanRun(const Plan& plan, const ExecutorOptions& options)
@@ -67,7 +69,7 @@ bool PlanRun::DownstreamIdle(int s) const {
 
 bool PlanRun::BudgetAllows(const StageRun& st) const {
   if (st.growth_estimate <= 0) return true;  // stages that do not grow data always help drain
-  return in_flight_ + st.growth_estimate <= budget_ || DownstreamIdle(st.index);
+  return in_flight_ + ReadAheadBytesInFlight() + st.growth_estimate <= budget_ || DownstreamIdle(st.index);
 }
 
 int64_t PlanRun::SlotsFor(const StageRun& st, const Item& item) const {
@@ -99,7 +101,8 @@ bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index) const {
   }
   if (!HasOutputRoom(st, 1)) return false;
   if (in_flight_ == 0 && st.reading == 0) return true;  // one batch larger than the budget still runs
-  return in_flight_ + (st.reading + 1) * st.max_batch_bytes <= budget_;
+  // Storage read-ahead (S3 prefetch windows) holds memory too.
+  return in_flight_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;
 }
 
 Item PlanRun::TakeForStart(StageRun& st, int64_t* slots) {
