@@ -4,11 +4,13 @@ BUILD ?= build
 TSAN_BUILD ?= build-tsan
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+CUDA_BUILD ?= build-cuda
+NVCC ?= /usr/local/cuda/bin/nvcc
 FUZZ_SECONDS ?= 60
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build demo test test-fast tsan asan fuzz bench clean
+.PHONY: all setup build demo test test-fast tsan asan fuzz cuda bench clean
 
 all: build
 
@@ -22,14 +24,16 @@ build: setup $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@$(BUILD)/tools/sluice/sluice demo
+	@scripts/demo.sh $(BUILD)
 
 # The whole suite: every test of the normal build, the executor tests under TSan, then the
-# fuzz targets for FUZZ_SECONDS each (seeded with the interop files the tests generated).
+# fuzz targets for FUZZ_SECONDS each (seeded with the interop files the tests generated), then
+# the CUDA tests where nvcc exists.
 test: build
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 900
 	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory fuzz
+	@if [ -x $(NVCC) ]; then $(MAKE) --no-print-directory cuda; else echo "cuda: skipped ($(NVCC) not found)"; fi
 
 test-fast: build
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -LE slow
@@ -52,6 +56,17 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@scripts/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(BUILD)
 
+$(CUDA_BUILD)/build.ninja:
+	@cmake -S . -B $(CUDA_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WITH_CUDA=ON \
+	  -DCMAKE_CUDA_COMPILER=$(NVCC) -DSLUICE_WITH_TORCH=OFF -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
+
+# src/cuda and its tests (label cuda): only those targets are built. Their host-side parts run
+# on any machine; the `gpu` tests compare the kernel with the CPU reference and skip without a
+# device (scripts/gpu_check.sh runs them on a GPU machine).
+cuda: setup $(CUDA_BUILD)/build.ninja
+	@cmake --build $(CUDA_BUILD) -j $(JOBS) --target cuda_tests cuda_gpu_tests
+	@ctest --test-dir $(CUDA_BUILD) -j $(JOBS) --output-on-failure --timeout 600 -L cuda
+
 $(ASAN_BUILD)/build.ninja:
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
 	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
@@ -64,4 +79,4 @@ bench: build
 	@bench/run_all.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(TSAN_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(TSAN_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(CUDA_BUILD)

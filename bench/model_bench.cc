@@ -1,5 +1,8 @@
 // Model-only throughput: the torch backend running random [B, 3, 224, 224] float32 batches.
 //   model_bench --model=PATH --batch=B [--images=N] [--threads=T] [--optimize=1] [--dtype=float32]
+//               [--device=cpu|cuda|cuda:N]
+// The input stays float32 in host memory (pageable) and is copied to the device every run, as
+// the torch backend's Run does for a host column.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +18,10 @@ int main(int argc, char** argv) {
   o.uri = bench::StringArg(argc, argv, "model", "");
   o.optimize = bench::StringArg(argc, argv, "optimize", "1") == std::string("1");
   o.intra_op_threads = std::stoi(bench::StringArg(argc, argv, "threads", "0"));
+  o.device = bench::StringArg(argc, argv, "device", "cpu");
+  auto dtype = ParseDType(bench::StringArg(argc, argv, "dtype", "float32"));
+  if (!dtype.ok()) return std::fprintf(stderr, "%s\n", dtype.status().ToString().c_str()), 1;
+  o.dtype = *dtype;
   const int64_t batch = std::stoll(bench::StringArg(argc, argv, "batch", "32"));
   const int64_t images = std::max<int64_t>(batch, std::stoll(bench::StringArg(argc, argv, "images", "128")));
   auto backend = GetBackend("torch");
@@ -34,7 +41,8 @@ int main(int argc, char** argv) {
     if (!out.ok()) return std::fprintf(stderr, "%s\n", out.status().ToString().c_str()), 1;
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("sluice_model model=%s batch=%lld images=%lld optimize=%d seconds=%.3f images_per_s=%.2f\n", o.uri.c_str(),
-              static_cast<long long>(batch), static_cast<long long>(runs * batch), o.optimize ? 1 : 0, s, runs * batch / s);
+  std::printf("sluice_model model=%s device=%s dtype=%s batch=%lld images=%lld optimize=%d seconds=%.3f images_per_s=%.2f\n",
+              o.uri.c_str(), o.device.c_str(), std::string(DTypeName(o.dtype)).c_str(), static_cast<long long>(batch),
+              static_cast<long long>(runs * batch), o.optimize ? 1 : 0, s, runs * batch / s);
   return 0;
 }

@@ -36,7 +36,7 @@ if [[ ! -f $DATA/job-jpeg-$N-files/_done ]]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-num() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+num() { sed -n "s/.*\"$1\": *\([0-9.]*\).*/\1/p"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
 model_only=$("$BUILD/bench/model_bench" --model="$MODELS/$MODEL_NAME.pt" --batch="$B" --images=$((B * 4)) --threads="$T" | field images_per_s)
