@@ -71,6 +71,10 @@ class ReadTask {
   virtual Result<std::optional<Batch>> Next(TaskContext& ctx) = 0;
   /// Names the data the task reads, for error messages ("a.parquet row groups 0-3").
   virtual std::string Describe() const = 0;
+  /// Bytes the task has read but not yet returned (a row group it hands out in slices). The
+  /// executor counts them in the memory budget, so a task that reads big units and returns
+  /// small batches cannot hold memory the budget does not see.
+  virtual int64_t buffered_bytes() const { return 0; }
 };
 
 /// Hands out read tasks lazily, so listing a huge prefix never materializes every task.

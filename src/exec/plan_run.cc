@@ -92,7 +92,7 @@ bool PlanRun::CanFlush(const StageRun& st) const {
          st.running == 0 && st.rebatcher->pending_rows() > 0 && HasOutputRoom(st, 1);
 }
 
-bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index) const {
+bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index, int64_t task_buffered) const {
   if (cancelled_) return true;  // wake up to leave
   if (ordered_ && stages_.size() > 1 && !st.active_tasks.empty() && task_index == *st.active_tasks.begin()) {
     // The oldest task's rows are what the held-back items downstream wait for: let it through.
@@ -100,6 +100,7 @@ bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index) const {
     if (!next.empty() && !next.HasReady()) return true;
   }
   if (!HasOutputRoom(st, 1)) return false;
+  if (task_buffered > 0) return true;  // handing out what is already read does not grow memory
   if (in_flight_ == 0 && st.reading == 0) return true;  // one batch larger than the budget still runs
   // Storage read-ahead (S3 prefetch windows) holds memory too.
   return in_flight_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;

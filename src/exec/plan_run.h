@@ -89,7 +89,8 @@ class PlanRun {
   int64_t SlotsFor(const StageRun& st, const Item& item) const;
   bool CanStart(const StageRun& st) const;
   bool CanFlush(const StageRun& st) const;
-  bool SourceMayRead(const StageRun& st, int64_t task_index) const;
+  /// `task_buffered`: bytes the worker's task already holds (its next batch comes from them).
+  bool SourceMayRead(const StageRun& st, int64_t task_index, int64_t task_buffered) const;
   Item TakeForStart(StageRun& st, int64_t* slots);
   void Emit(StageRun& from, Item item);
   void Complete(StageRun& st, const Item& item, int64_t slots, Result<std::vector<Batch>> out,

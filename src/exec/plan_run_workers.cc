@@ -25,6 +25,7 @@ void PlanRun::SourceWorker(int worker) {
   std::unique_ptr<ReadTask> task;
   int64_t task_index = -1;
   int64_t minor = 0;
+  int64_t task_buffered = 0;  // the current task's buffered_bytes(), counted in flight
   std::optional<Item> held;  // preserve_order: the task's newest batch, sent once the next is known
   std::unique_lock lock(mu_);
   while (!cancelled_) {
@@ -53,7 +54,7 @@ void PlanRun::SourceWorker(int worker) {
       st.active_tasks.insert(task_index);
     }
     ++st.waiting;
-    st.cv.wait(lock, [&] { return SourceMayRead(st, task_index); });
+    st.cv.wait(lock, [&] { return SourceMayRead(st, task_index, task_buffered); });
     --st.waiting;
     if (cancelled_) break;
     ++st.reserved_out;  // room for the batch about to be read
@@ -62,8 +63,14 @@ void PlanRun::SourceWorker(int worker) {
     const auto t0 = Clock::now();
     auto read = CatchExceptions("ReadTask::Next", [&] { return task->Next(ctx); });
     const auto busy = Clock::now() - t0;
+    const int64_t buffered = read.ok() ? task->buffered_bytes() : 0;
     lock.lock();
     --st.reading;
+    // What the task holds beyond the batches it returned counts as in flight; one read may
+    // grow memory by the batch plus that buffer (the next read is admitted by this size).
+    const int64_t buffer_growth = buffered - task_buffered;
+    AddInFlight(buffer_growth);
+    task_buffered = buffered;
     st.stats.busy_s += std::chrono::duration<double>(busy).count();
     if (!read.ok()) {
       --st.reserved_out;
@@ -76,7 +83,7 @@ void PlanRun::SourceWorker(int worker) {
       item.batch = std::move(**read);
       item.key = OrderKey{task_index, minor++, false};
       AddInFlight(item.bytes);
-      st.max_batch_bytes = std::max(st.max_batch_bytes, item.bytes);
+      st.max_batch_bytes = std::max(st.max_batch_bytes, item.bytes + std::max<int64_t>(buffer_growth, 0));
       if (ordered_) {
         if (held) {
           --st.reserved_out;
@@ -97,12 +104,15 @@ void PlanRun::SourceWorker(int worker) {
         Emit(st, std::move(last));
       }
       st.active_tasks.erase(task_index);
+      AddInFlight(-task_buffered);
+      task_buffered = 0;
       lock.unlock();
       task.reset();  // a task may release files or connections: do it outside the lock
       lock.lock();
     }
     Pump();
   }
+  AddInFlight(-task_buffered);  // a task dropped by cancellation
   if (held) {
     AddInFlight(-held->bytes);
     --st.reserved_out;

@@ -64,11 +64,18 @@ Status Decoder::DecodeJpeg(std::string_view bytes, const DecodeOptions& options,
   if (!tj) return Status::Internal("TurboJPEG could not be initialized");
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto size = static_cast<unsigned long>(bytes.size());
+  // libjpeg keeps state from a failed read in the handle (the next header then reads as 0x0):
+  // every error replaces the handle.
+  auto fail = [this](Status st) {
+    tjDestroy(static_cast<tjhandle>(tj_));
+    tj_ = tjInitDecompress();
+    return st;
+  };
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, data, size, &w, &h, &subsamp, &colorspace) != 0) {
-    return Status::InvalidData(std::string("JPEG header: ") + tjGetErrorStr2(tj));
+    return fail(Status::InvalidData(std::string("JPEG header: ") + tjGetErrorStr2(tj)));
   }
-  if (w <= 0 || h <= 0) return Status::InvalidData("JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels");
+  if (w <= 0 || h <= 0) return fail(Status::InvalidData("JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels"));
   if (static_cast<int64_t>(w) * h > options.max_pixels) {
     return Status::InvalidData("JPEG of " + std::to_string(w) + "x" + std::to_string(h) + " pixels exceeds the limit of " +
                                std::to_string(options.max_pixels));
@@ -98,7 +105,7 @@ Status Decoder::DecodeJpeg(std::string_view bytes, const DecodeOptions& options,
   if (tjDecompress2(tj, data, size, dst, ow, ow * bpp, oh, pf, 0) != 0) {
     const std::string why = tjGetErrorStr2(tj);
     if (tjGetErrorCode(tj) == TJERR_FATAL || why.find("Premature end") != std::string::npos) {
-      return Status::InvalidData((why.find("Premature end") != std::string::npos ? "truncated JPEG: " : "corrupt JPEG: ") + why);
+      return fail(Status::InvalidData((why.find("Premature end") != std::string::npos ? "truncated JPEG: " : "corrupt JPEG: ") + why));
     }
     // Other warnings (extraneous bytes before a marker, ...) leave a complete image, as in PIL.
   }

@@ -146,6 +146,10 @@ class ParquetShardTask final : public ReadTask {
     ASSIGN_OR_RETURN(out, out.WithColumn(kShardColumn, ShardColumn(shard_.index, n)));
     return std::optional<Batch>(std::move(out));
   }
+  int64_t buffered_bytes() const override {
+    const int64_t rows = pending_.num_rows();
+    return rows == 0 ? 0 : pending_.ByteSize() * (rows - pending_at_) / rows;
+  }
   std::string Describe() const override {
     return "'" + shard_.file + "' row groups " + std::to_string(shard_.first_row_group) + "-" +
            std::to_string(shard_.first_row_group + shard_.num_row_groups - 1) + " (shard " + std::to_string(shard_.index) + ")";

@@ -11,6 +11,7 @@
 #include "job/job_input.h"
 #include "job/shard_output.h"
 #include "sluice/executor.h"
+#include "sluice/huge_pages.h"
 #include "sluice/inference.h"
 #include "sluice/json_lines.h"
 
@@ -222,10 +223,11 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     } else {
       columns.push_back("output");
     }
-    job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns};
+    job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns,
+                          out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin())};
 
     Plan plan;
-    plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min<int>(static_cast<int>(todo.size()), 4))
+    plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min({static_cast<int>(todo.size()), cpus, 4}))
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
         .AddRebatch("batch", spec.model.batch_size)
         .AddActor("model", MakeInferenceActor(spec.model.backend, mo, "input", devices), replicas)
@@ -233,6 +235,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
 
     const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
                                                          : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(input.total_rows));
+    // Freed large buffers kept for reuse are resident too: keep them to a part of the budget.
+    SetLargeBufferCacheLimit(std::min<size_t>(LargeBufferCacheLimit(), static_cast<size_t>(spec.resources.memory / 4)));
     auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
     ExecutorOptions eo;
     eo.cpu_threads = cpus;

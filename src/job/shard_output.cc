@@ -89,6 +89,20 @@ class JsonlPart final : public PartWriter {
   std::unique_ptr<OutputStream> out_;
 };
 
+/// A zero-row batch with the columns of a published part.
+Result<Batch> SchemaOf(const std::string& uri) {
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+  ASSIGN_OR_RETURN(auto file, fsys->OpenForRead(uri));
+  ASSIGN_OR_RETURN(auto reader, ParquetReader::Open(file));
+  std::vector<std::string> names;
+  std::vector<Column> columns;
+  for (const auto& c : reader->columns()) {
+    names.push_back(c.name);
+    columns.push_back(EmptyColumn(c.type));
+  }
+  return Batch::Make(std::move(names), std::move(columns));
+}
+
 class ShardSink final : public Sink {
  public:
   ShardSink(OutputSpec spec, std::shared_ptr<ShardLedger> ledger) : spec_(std::move(spec)), ledger_(std::move(ledger)) {}
@@ -174,7 +188,10 @@ class ShardSink final : public Sink {
         }
         ASSIGN_OR_RETURN(PartWriter * w, WriterFor(done.shard));
         if (spec_.format == "parquet") {
-          // No row of the whole run survived: the part has the id column only.
+          if (!schema_ && !spec_.schema_part.empty()) {
+            ASSIGN_OR_RETURN(schema_, SchemaOf(spec_.schema_part));
+          }
+          // No row of the whole job survived: the part has the id column only.
           if (!schema_) schema_ = Batch::Make({"id"}, {Column::FromStrings({})}).value();
           RETURN_IF_ERROR(w->Write(*schema_));
         }

@@ -6,7 +6,7 @@
 ///   <output>/_errors/part-00042.jsonl   the shard's bad rows (id, stage, message), published
 ///                                 before the part, so a published part always has its errors
 ///   <output>/_job.json            the job's fingerprint and shard count (written first)
-///   <output>/_manifest.json       every shard with its rows and bad rows (written last)
+///   <output>/_manifest.json       the shard and row counts and every part's name (written last)
 ///   <output>/_SUCCESS             the job completed
 ///
 /// ShardLedger counts, per shard, the rows expected, written and reported bad, so the sink
@@ -60,6 +60,9 @@ struct OutputSpec {
   std::string format;       // parquet | jsonl
   std::string compression;  // parquet
   std::vector<std::string> columns;  // the output columns, in order
+  /// A part published by an earlier run of the job: the schema for a shard whose every row was
+  /// bad when no row of this run gave one.
+  std::string schema_part;
 };
 
 /// The sink: splits batches by shard, streams each shard into its own writer and publishes

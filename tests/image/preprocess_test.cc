@@ -50,6 +50,22 @@ TEST(PreprocessTest, BadRowsAreReportedAndTheRestStayAligned) {
   EXPECT_EQ(bad[3].stage, "decode");
 }
 
+// libjpeg leaves state behind after a header it cannot read; the next (valid) image must not
+// inherit it (it used to come out as "JPEG of 0x0 pixels").
+TEST(PreprocessTest, AValidJpegAfterABrokenHeaderDecodes) {
+  const std::string jpeg = Photo("china.jpg");
+  ASSERT_GT(jpeg.size(), 1000u) << "run scripts/fetch_photos.sh";
+  Preprocessor pre(PreprocessSpec::ImageNet());
+  std::vector<uint8_t> row(static_cast<size_t>(PreprocessSpec::ImageNet().OutputType().fixed_row_bytes()));
+  const size_t sos = jpeg.find("\xff\xda");  // cut after the frame header, before the scan
+  ASSERT_NE(sos, std::string::npos);
+  for (const std::string& broken : {jpeg.substr(0, sos - 10), jpeg.substr(0, 500), std::string("\xff\xd8\xff\xe0garbage", 12), jpeg.substr(0, 3)}) {
+    EXPECT_FALSE(pre.ProcessEncoded(broken, row.data()).ok());
+    Status st = pre.ProcessEncoded(jpeg, row.data());
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  }
+}
+
 TEST(PreprocessTest, PixelLimitRefusesBombsBeforeDecoding) {
   PreprocessSpec spec = PreprocessSpec::ImageNet();
   spec.max_pixels = 1000;

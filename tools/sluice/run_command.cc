@@ -1,5 +1,7 @@
 #include "run_command.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -52,6 +54,10 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   else if (progress == "plain") mode = ProgressMode::kPlain;
   else if (progress == "none") mode = ProgressMode::kNone;
   else if (progress != "auto") return p.Fail("--progress must be auto, tty, plain or none");
+  // Big buffers (row groups, batches) come and go all run long: a fixed mmap threshold returns
+  // them to the system when freed instead of letting glibc's adaptive threshold keep them in
+  // the heap, where the memory budget cannot see them.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ProgressDisplay display(mode, stderr);
   RunOptions ro;
   ro.overwrite = overwrite;
