@@ -13,6 +13,7 @@
 /// Threading: a Model is used by one thread at a time (one per actor replica); Load may be
 /// called from any thread; the registry is thread-safe.
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,7 +35,14 @@ struct ModelOptions {
   int top_k = 5;                   // 0: raw output
   bool lists = false;              // top-k as list<...> columns instead of [N, k] tensors
   int warmup_batches = 1;          // actor: runs on the first batch's first rows before its real run
-  int64_t warmup_batch_size = 1;   // rows per warm-up run
+  int64_t warmup_batch_size = 1;   // rows per warm-up run (on a GPU: the real batch size, so
+                                   // cuDNN autotunes the shape that will run)
+  /// Inputs are uint8 [N, H, W, 3] crops, normalized on the model's device:
+  /// (x / 255 - mean) / std, laid out NCHW (or channels_last) in `dtype`. The host then sends
+  /// a quarter of the float32 bytes, and the GPU does the arithmetic.
+  bool device_normalize = false;
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
 class Model {
@@ -66,5 +74,14 @@ Result<std::shared_ptr<InferenceBackend>> GetBackend(const std::string& name);
 /// runs `input_column` of every batch, keeping the batch's other columns except the input.
 ActorFactory MakeInferenceActor(std::string backend, ModelOptions options, std::string input_column,
                                 std::vector<std::string> devices = {});
+
+/// Loads one model per device (in parallel) and warms each up on `warmup_rows` zero rows of
+/// `input_type` (cuDNN autotuning, allocator pools, lazy initialization), so that a plan starts
+/// with models ready and a model that cannot load fails before any work.
+Result<std::vector<std::shared_ptr<Model>>> LoadModels(const std::string& backend, const ModelOptions& options,
+                                                      const std::vector<std::string>& devices, const DataType& input_type,
+                                                      int64_t warmup_rows);
+/// An actor stage over models already loaded: replica r runs models[r].
+ActorFactory MakeInferenceActor(std::vector<std::shared_ptr<Model>> models, std::string input_column);
 
 }  // namespace sluice

@@ -37,6 +37,7 @@ struct JobSpec {
     int64_t batch_size = 256;
     int replicas = 0;                // 0 = auto
     int threads = 0;                 // CPU threads per replica; 0 = auto
+    std::string normalize = "auto";  // host | device (uint8 to the device) | auto (device on GPUs)
   } model;
   struct Output {
     std::string uri;

@@ -5,6 +5,9 @@
 
 #include "sluice/inference.h"
 
+#include <cstring>
+#include <future>
+
 namespace sluice {
 
 void RegisterBuiltinBackends();  // defined by the backends linked in (src/infer/builtin_backends.cc)
@@ -23,7 +26,7 @@ Registry& TheRegistry() {
 
 class InferenceActor : public Actor {
  public:
-  InferenceActor(std::unique_ptr<Model> model, std::string input, int warmup_batches, int64_t warmup_rows)
+  InferenceActor(std::shared_ptr<Model> model, std::string input, int warmup_batches, int64_t warmup_rows)
       : model_(std::move(model)), input_(std::move(input)), warmup_batches_(warmup_batches), warmup_rows_(warmup_rows) {}
   Result<Batch> Process(Batch batch, TaskContext&) override {
     ASSIGN_OR_RETURN(Column in, batch.GetColumn(input_));
@@ -45,7 +48,7 @@ class InferenceActor : public Actor {
   }
 
  private:
-  std::unique_ptr<Model> model_;
+  std::shared_ptr<Model> model_;  // shared when loaded before the plan (LoadModels)
   std::string input_;
   int warmup_batches_;
   int64_t warmup_rows_;
@@ -82,6 +85,41 @@ ActorFactory MakeInferenceActor(std::string backend, ModelOptions options, std::
     if (!devices.empty()) o.device = devices[static_cast<size_t>(replica) % devices.size()];
     ASSIGN_OR_RETURN(auto model, b->Load(o));
     return std::unique_ptr<Actor>(new InferenceActor(std::move(model), input_column, o.warmup_batches, o.warmup_batch_size));
+  };
+}
+
+Result<std::vector<std::shared_ptr<Model>>> LoadModels(const std::string& backend, const ModelOptions& options,
+                                                      const std::vector<std::string>& devices, const DataType& input_type,
+                                                      int64_t warmup_rows) {
+  ASSIGN_OR_RETURN(auto b, GetBackend(backend));
+  auto load = [&](const std::string& device) -> Result<std::shared_ptr<Model>> {
+    ModelOptions o = options;
+    o.device = device;
+    ASSIGN_OR_RETURN(std::unique_ptr<Model> model, b->Load(o));
+    if (warmup_rows > 0 && options.warmup_batches > 0) {
+      ASSIGN_OR_RETURN(Column zeros, Column::Allocate(input_type, warmup_rows));
+      std::memset(zeros.MutableRowData(0), 0, static_cast<size_t>(input_type.fixed_row_bytes() * warmup_rows));
+      for (int i = 0; i < options.warmup_batches; ++i) RETURN_IF_ERROR(model->Run(zeros).status());
+    }
+    return std::shared_ptr<Model>(std::move(model));
+  };
+  std::vector<std::future<Result<std::shared_ptr<Model>>>> pending;
+  for (const auto& d : devices) pending.push_back(std::async(std::launch::async, load, d));
+  std::vector<std::shared_ptr<Model>> models;
+  Status first;
+  for (auto& p : pending) {
+    auto m = p.get();
+    if (!m.ok() && first.ok()) first = m.status();
+    if (m.ok()) models.push_back(*m);
+  }
+  if (!first.ok()) return first;
+  return models;
+}
+
+ActorFactory MakeInferenceActor(std::vector<std::shared_ptr<Model>> models, std::string input_column) {
+  return [models, input_column](int replica) -> Result<std::unique_ptr<Actor>> {
+    if (models.empty()) return Status::InvalidArgument("no models for the inference actor");
+    return std::unique_ptr<Actor>(new InferenceActor(models[static_cast<size_t>(replica) % models.size()], input_column, 0, 0));
   };
 }
 

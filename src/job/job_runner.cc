@@ -180,12 +180,29 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   mo.top_k = spec.output.top_k;
   mo.lists = true;
   mo.intra_op_threads = spec.model.threads > 0 ? spec.model.threads : (mo.device == "cpu" ? cpus : 0);
-  {
-    ModelOptions probe = mo;
-    probe.optimize = false;  // only: can it be loaded at all
-    auto model = backend->Load(probe);
-    if (!model.ok()) return model.status().WithContext("model.uri");
+  const bool on_gpu = mo.device.rfind("cuda", 0) == 0;
+  // Device normalization: the host sends uint8 crops, the model's device normalizes them.
+  const bool device_normalize = spec.model.normalize == "device" || (spec.model.normalize == "auto" && on_gpu);
+  PreprocessSpec pre = spec.preprocess;
+  if (device_normalize) {
+    if (!pre.normalize || pre.layout != Layout::kNCHW || pre.dtype != DType::kFloat32) {
+      return Status::InvalidArgument("model.normalize: device needs the preprocess defaults normalize: true, layout: nchw, dtype: float32");
+    }
+    mo.device_normalize = true;
+    mo.mean = pre.mean;
+    mo.std = pre.std;
+    pre.normalize = false;
+    pre.layout = Layout::kNHWC;
+    pre.dtype = DType::kUInt8;
   }
+  RETURN_IF_ERROR(pre.Validate());
+  // Models load (all devices in parallel) and warm up before any data moves; on a GPU the
+  // warm-up runs the real batch size so cuDNN tunes the shape that will run.
+  const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size());
+  std::vector<std::string> replica_devices;
+  for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
+  auto models = LoadModels(spec.model.backend, mo, replica_devices, pre.OutputType(), on_gpu ? spec.model.batch_size : 1);
+  if (!models.ok()) return models.status().WithContext("model.uri");
   ASSIGN_OR_RETURN(auto out, PrepareOutput(spec, input, options.overwrite));
 
   JobResult result;
@@ -203,7 +220,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   // 2. The plan: read -> preprocess -> batch -> model -> write.
   if (!todo.empty()) {
     auto ledger = std::make_shared<job::ShardLedger>(todo);
-    MapFn preprocess = MakePreprocessMap(spec.preprocess, "image", "id", "input");
+    MapFn preprocess = MakePreprocessMap(pre, "image", "id", "input");
     MapFn tracked = [preprocess, ledger](Batch b, TaskContext& ctx) -> Result<Batch> {
       if (b.num_rows() == 0) return b;
       ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
@@ -215,7 +232,6 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
       return preprocess(std::move(b), inner);
     };
-    const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size());
     std::vector<std::string> columns = input.columns;
     columns.erase(columns.begin() + 1);  // the image does not go to the output
     if (spec.output.top_k > 0) {
@@ -230,7 +246,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min({static_cast<int>(todo.size()), cpus, 4}))
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
         .AddRebatch("batch", spec.model.batch_size)
-        .AddActor("model", MakeInferenceActor(spec.model.backend, mo, "input", devices), replicas)
+        .AddActor("model", MakeInferenceActor(*models, "input"), replicas)
         .AddSink("write", job::MakeShardSink(ospec, ledger));
 
     const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)

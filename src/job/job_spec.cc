@@ -15,7 +15,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"input", {"uri", "format", "id_column", "image_column", "limit", "shard_rows"}},
       {"preprocess", {}},  // checked by PreprocessSpec::FromYaml
-      {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads"}},
+      {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads", "normalize"}},
       {"output", {"uri", "format", "top_k", "include", "compression"}},
       {"errors", {"max_bad_rows"}},
       {"resources", {"cpus", "memory"}},
@@ -132,6 +132,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(model, "model", "device", &spec.model.device));
   RETURN_IF_ERROR(r.Get(model, "model", "dtype", &spec.model.dtype));
   RETURN_IF_ERROR(r.Get(model, "model", "batch_size", &spec.model.batch_size));
+  RETURN_IF_ERROR(r.Get(model, "model", "normalize", &spec.model.normalize));
   std::string replicas = "auto";
   RETURN_IF_ERROR(r.Get(model, "model", "replicas", &replicas));
   if (replicas != "auto") RETURN_IF_ERROR(r.Get(model, "model", "replicas", &spec.model.replicas));
@@ -163,6 +164,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   if (spec.input.shard_rows < 1) return Status::InvalidArgument(source + ": input.shard_rows must be >= 1");
   if (spec.model.uri.empty()) return Status::InvalidArgument(source + ": model.uri is required");
   RETURN_IF_ERROR(CheckOneOf(source, "model.dtype", spec.model.dtype, {"float32", "float16", "bfloat16"}));
+  RETURN_IF_ERROR(CheckOneOf(source, "model.normalize", spec.model.normalize, {"auto", "host", "device"}));
   if (spec.model.batch_size < 1) return Status::InvalidArgument(source + ": model.batch_size must be >= 1");
   if (spec.model.replicas < 0) return Status::InvalidArgument(source + ": model.replicas must be auto or >= 1");
   if (spec.output.uri.empty()) return Status::InvalidArgument(source + ": output.uri is required");
@@ -199,7 +201,7 @@ std::string JobSpec::Fingerprint() const {
   f += "\ninput.format=" + input.format + "\ninput.id_column=" + input.id_column + "\ninput.image_column=" +
        input.image_column + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
        std::to_string(input.shard_rows) + "\npreprocess=" + preprocess.ToYaml() + "\nmodel.uri=" + model.uri +
-       "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\noutput.format=" + output.format +
+       "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\nmodel.normalize=" + model.normalize + "\noutput.format=" + output.format +
        "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.include=";
   for (const auto& c : output.include) f += c + ";";
   return f + "\n";

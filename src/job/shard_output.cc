@@ -78,8 +78,7 @@ class JsonlPart final : public PartWriter {
   Status Write(const Batch& batch) override {
     std::string text;
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
-      AppendJsonRow(batch, r, &text);
-      text += '\n';
+      AppendJsonRow(batch, r, &text);  // one line, newline included
     }
     return out_->Append(text.data(), static_cast<int64_t>(text.size()));
   }

@@ -87,6 +87,19 @@ async function rawParquet(ctx, dir) {
   expectNull(sameTopK(js, pq, { what: 'jsonl and parquet outputs' }));
 }
 
+// model.normalize: device sends uint8 crops and normalizes on the model's device (here the
+// CPU, through the same torch code a GPU runs): the same predictions as host normalization.
+async function deviceNormalize(ctx, dir) {
+  for (const [kind, data] of [['jpeg', await ctx.data.jpeg()], ['raw', await ctx.data.raw()]]) {
+    const host = join(dir, `${kind}_host`), device = join(dir, `${kind}_device`);
+    await runJob(ctx, dir, `${kind}_host`, baseJob(ctx, data.glob, host, { model: { normalize: 'host' } }));
+    await runJob(ctx, dir, `${kind}_device`, baseJob(ctx, data.glob, device, { model: { normalize: 'device' } }));
+    const a = await readOutput(ctx.db, host, 'parquet'), b = await readOutput(ctx.db, device, 'parquet');
+    expect(a.rows.length > 0 && a.rows.length === b.rows.length, `${kind}: ${a.rows.length} vs ${b.rows.length} rows`);
+    expectNull(sameTopK(b, a, { tol: 1e-5, what: `${kind}: device- and host-normalized outputs` }));
+  }
+}
+
 // torchvision's PIL path (what sluice's preprocessing matches bit for bit) and the same model.
 const TORCH_ORACLE = `
 import json, sys, torch
@@ -307,6 +320,7 @@ async function s3Input(ctx, dir) {
 const CASES = [
   ['jpeg_parquet', jpegParquet],
   ['raw_parquet', rawParquet],
+  ['device_normalize', deviceNormalize],
   ['image_folder', imageFolder],
   ['crash_resume', crashResume],
   ['overwrite_and_changed_job', overwriteAndChangedJob],

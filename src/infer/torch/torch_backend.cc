@@ -1,11 +1,28 @@
 // The only translation unit that includes libtorch (about 10 s and 0.8 GB to compile).
 #include "torch_backend.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#include <torch/version.h>
+
+// A CUDA-enabled libtorch (the PyTorch wheel's): each replica runs on its own stream, so
+// replicas sharing a GPU overlap their copies with each other's compute.
+#ifdef SLUICE_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+// libtorch >= 2.6 loads AOTInductor packages (.pt2 from torch._inductor.aoti_compile_and_package).
+#if __has_include(<torch/csrc/inductor/aoti_package/model_package_loader.h>)
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+#define SLUICE_HAVE_AOTI 1
+#endif
 
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 namespace sluice {
@@ -64,10 +81,27 @@ Result<Column> ToList(const Column& t, DataType element) {
   return Column::MakeList(n, Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 8}), std::move(child));
 }
 
+/// Runs the model: a TorchScript module or an AOTInductor package.
+using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
+
 class TorchModel : public Model {
  public:
-  TorchModel(torch::jit::Module module, ModelOptions options, torch::Device device)
-      : module_(std::move(module)), o_(std::move(options)), device_(device), device_name_(device.str()) {}
+  TorchModel(Forward forward, ModelOptions options, torch::Device device)
+      : forward_(std::move(forward)), o_(std::move(options)), device_(device), device_name_(device.str()) {
+    if (o_.device_normalize) {
+      // (x / 255 - mean) / std = x * scale + shift, per channel, computed in float32.
+      std::vector<float> scale(3), shift(3);
+      for (int c = 0; c < 3; ++c) {
+        scale[static_cast<size_t>(c)] = 1.0f / (255.0f * o_.std[static_cast<size_t>(c)]);
+        shift[static_cast<size_t>(c)] = -o_.mean[static_cast<size_t>(c)] / o_.std[static_cast<size_t>(c)];
+      }
+      scale_ = torch::tensor(scale).view({1, 3, 1, 1}).to(device_);
+      shift_ = torch::tensor(shift).view({1, 3, 1, 1}).to(device_);
+    }
+#ifdef SLUICE_TORCH_CUDA
+    if (device_.is_cuda()) stream_.emplace(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device_.index()));
+#endif
+  }
 
   const std::string& device() const override { return device_name_; }
 
@@ -80,15 +114,27 @@ class TorchModel : public Model {
     ASSIGN_OR_RETURN(auto compute_type, TorchType(o_.dtype));
     try {
       c10::InferenceMode guard;
-      const auto shape = input.TensorShape();
-      // A view of the column's bytes (no copy); pinned host memory copies asynchronously.
-      torch::Tensor x = torch::from_blob(const_cast<uint8_t*>(input.RowData(0)), shape, torch::TensorOptions().dtype(in_type));
-      const bool pinned = input.memory_kind() == MemoryKind::kPinnedHost;
-      x = x.to(device_, compute_type, /*non_blocking=*/pinned);
-      if (o_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+#ifdef SLUICE_TORCH_CUDA
+      std::optional<c10::cuda::CUDAStreamGuard> on_stream;
+      if (stream_) on_stream.emplace(*stream_);
+#endif
+      // A view of the column's bytes (no copy).
+      torch::Tensor x = torch::from_blob(const_cast<uint8_t*>(input.RowData(0)), input.TensorShape(), torch::TensorOptions().dtype(in_type));
+      ASSIGN_OR_RETURN(x, ToDevice(x, input.memory_kind() == MemoryKind::kPinnedHost, where));
+      if (o_.device_normalize) {
+        if (x.scalar_type() != torch::kUInt8 || x.dim() != 4 || x.size(3) != 3) {
+          return Status::InvalidArgument(where + ": device normalization takes uint8 [N, H, W, 3] crops, got " + ShapeText(x));
+        }
+        // NHWC bytes seen as NCHW are already channels_last; the arithmetic runs in float32.
+        x = x.permute({0, 3, 1, 2}).to(torch::kFloat).mul_(scale_).add_(shift_).to(compute_type);
+        x = x.contiguous(o_.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+      } else {
+        x = x.to(compute_type);
+        if (o_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+      }
       torch::Tensor y;
       try {
-        y = module_.forward({x}).toTensor();
+        y = forward_(x);
       } catch (const c10::Error& e) {
         return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what_without_backtrace()));
       } catch (const std::exception& e) {  // the interpreter rethrows operator errors as runtime_error
@@ -129,10 +175,29 @@ class TorchModel : public Model {
   }
 
  private:
-  torch::jit::Module module_;
+  /// The input on the model's device. A CUDA device gets it through a reused pinned staging
+  /// buffer, copied asynchronously on the replica's stream.
+  Result<torch::Tensor> ToDevice(const torch::Tensor& x, bool pinned, const std::string& where) {
+    if (!device_.is_cuda()) return x.device() == device_ ? x : x.to(device_);
+    if (pinned) return x.to(device_, /*non_blocking=*/true);
+    if (!staging_.defined() || staging_.numel() < x.numel() || staging_.scalar_type() != x.scalar_type()) {
+      staging_ = torch::empty({x.numel()}, torch::TensorOptions().dtype(x.scalar_type()).pinned_memory(true));
+    }
+    // The previous batch's copy out of staging_ finished: Run ends by reading results back.
+    torch::Tensor view = staging_.narrow(0, 0, x.numel()).view(x.sizes());
+    view.copy_(x);
+    return view.to(device_, /*non_blocking=*/true);
+  }
+
+  Forward forward_;
   ModelOptions o_;
   torch::Device device_;
   std::string device_name_;
+  torch::Tensor scale_, shift_;  // device normalization, [1, 3, 1, 1] float32
+  torch::Tensor staging_;        // pinned host memory for uploads (CUDA)
+#ifdef SLUICE_TORCH_CUDA
+  std::optional<c10::cuda::CUDAStream> stream_;
+#endif
 };
 
 class TorchBackend : public InferenceBackend {
@@ -157,6 +222,9 @@ class TorchBackend : public InferenceBackend {
         return Status::InvalidArgument(where + ": this machine has " + std::to_string(torch::cuda::device_count()) + " CUDA devices");
       }
       if (o.intra_op_threads > 0) at::set_num_threads(o.intra_op_threads);
+      // cuDNN tries its algorithms on the first run of each shape and keeps the fastest.
+      if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+      if (o.uri.size() > 4 && o.uri.compare(o.uri.size() - 4, 4, ".pt2") == 0) return LoadPackage(o, device, where);
       torch::jit::Module m;
       try {
         m = torch::jit::load(o.uri, device);
@@ -175,11 +243,32 @@ class TorchBackend : public InferenceBackend {
         m = torch::jit::freeze(m);
         m = torch::jit::optimize_for_inference(m);
       }
-      auto model = std::make_unique<TorchModel>(std::move(m), o, device);
-      return std::unique_ptr<Model>(std::move(model));
+      Forward forward = [m](const torch::Tensor& x) mutable { return m.forward({x}).toTensor(); };
+      return std::unique_ptr<Model>(new TorchModel(std::move(forward), o, device));
     } catch (const c10::Error& e) {
       return Status::InvalidArgument(where + ": " + FirstLine(e.what_without_backtrace()));
     }
+  }
+
+ private:
+  /// An AOTInductor package: compiled for its device and dtype when it was exported.
+  static Result<std::unique_ptr<Model>> LoadPackage(const ModelOptions& o, torch::Device device, const std::string& where) {
+#ifdef SLUICE_HAVE_AOTI
+    std::ifstream probe(o.uri);
+    if (!probe) return Status::NotFound(where + ": cannot open the model package");
+    std::shared_ptr<torch::inductor::AOTIModelPackageLoader> loader;
+    try {
+      loader = std::make_shared<torch::inductor::AOTIModelPackageLoader>(o.uri);
+    } catch (const std::exception& e) {
+      return Status::InvalidData(where + ": not an AOTInductor package (" + FirstLine(e.what()) + ")");
+    }
+    Forward forward = [loader](const torch::Tensor& x) { return loader->run({x}).at(0); };
+    return std::unique_ptr<Model>(new TorchModel(std::move(forward), o, device));
+#else
+    (void)device;
+    return Status::Unimplemented(where + ": .pt2 (AOTInductor) packages need sluice built against libtorch >= 2.6 (this one is " +
+                                 std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + ")");
+#endif
   }
 };
 

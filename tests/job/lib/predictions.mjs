@@ -55,7 +55,10 @@ export async function readOutput(db, dir, format = 'parquet') {
     for (const r of got) rows.push(normalize(r, r.filename.slice(r.filename.lastIndexOf('/') + 1)));
   } else {
     for (const part of parts) {
-      const lines = readFileSync(join(dir, part), 'utf8').split('\n').filter((l) => l !== '');
+      const text = readFileSync(join(dir, part), 'utf8');
+      // JSON Lines: one object per line, each ended by '\n', no blank lines.
+      if (text !== '' && (!text.endsWith('\n') || /\n\n|^\n/.test(text))) throw new Error(`${part}: not one JSON object per line`);
+      const lines = text.split('\n').slice(0, -1);
       for (const line of lines) rows.push(normalize(JSON.parse(line), part));
     }
   }
