@@ -442,6 +442,9 @@ def main():
                     help="1: torch.jit.freeze + optimize_for_inference, as sluice's torch backend does")
     ap.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:N")
     ap.add_argument("--prefetch-factor", type=int, default=2)
+    ap.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32",
+                    help="model and input dtype (half precision the way users write it: model.half())")
+    ap.add_argument("--channels-last", type=int, default=-1, help="1: channels_last inputs and weights (-1: on CUDA)")
     ap.add_argument("--output", default="", help="JSON Lines of id + top-5 ids and scores, written untimed")
     a = ap.parse_args()
 
@@ -451,7 +454,14 @@ def main():
     files = expand(a.data)
     ds = ParquetImages(files, a.image_column, a.id_column, a.kind, a.limit, raw_shape)
 
-    model = torch.jit.load(a.model, map_location=device).eval()
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[a.dtype]
+    channels_last = a.channels_last == 1 or (a.channels_last == -1 and device.type == "cuda")
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    model = torch.jit.load(a.model, map_location=device).eval().to(dtype)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     if a.optimize:
         model = torch.jit.optimize_for_inference(torch.jit.freeze(model))
     loader = torch.utils.data.DataLoader(
@@ -463,7 +473,7 @@ def main():
     wait_s = model_s = 0.0
     first_batch_s = None
     with torch.inference_mode():
-        dummy = torch.zeros(a.batch_size, 3, 224, 224, device=device)
+        dummy = torch.zeros(a.batch_size, 3, 224, 224, device=device, dtype=dtype).contiguous(memory_format=fmt)
         torch.softmax(model(dummy), 1).topk(5, 1)[0].cpu()  # model warm-up, untimed
         del dummy
         t0 = time.perf_counter()
@@ -477,8 +487,8 @@ def main():
             tm = time.perf_counter()
             if first_batch_s is None:
                 first_batch_s = tm - t0
-            x = x.to(device, non_blocking=True)
-            scores, idx = torch.softmax(model(x), 1).topk(5, 1)
+            x = x.to(device, non_blocking=True).to(dtype).contiguous(memory_format=fmt)
+            scores, idx = torch.softmax(model(x).float(), 1).topk(5, 1)
             scores, idx = scores.cpu(), idx.cpu()  # waits for the device
             done = time.perf_counter()
             batches += 1
@@ -506,6 +516,7 @@ def main():
         "runner": "pytorch", "kind": ds.kind, "model": os.path.basename(a.model), "images": images,
         "seconds": round(seconds, 4), "images_per_s": round(images / seconds, 2) if seconds and images else 0.0,
         "batch_size": a.batch_size, "workers": a.workers, "threads": a.threads, "optimize": a.optimize,
+        "dtype": a.dtype, "channels_last": channels_last,
         "device": str(device), "pin_memory": loader.pin_memory and device.type == "cuda",
         "warmup_batches": a.warmup, "batches": batches - min(batches, a.warmup),
         "first_batch_s": round(first_batch_s, 4) if first_batch_s is not None else None,

@@ -9,7 +9,7 @@
 #      the carried prebuilt test binaries stand in when nothing could be built;
 #   3. runs the benchmarks that exist: GPU normalize kernel + H2D copies, CPU preprocess ceiling
 #      (raw tensors, all cores), model-only sluice vs PyTorch on the GPU, and end to end
-#      `sluice run` vs the PyTorch pipeline (TODO hooks below while `sluice run` is written);
+#      `sluice run` vs the PyTorch pipeline (normalization on the GPU, and on the host for comparison);
 #   4. samples nvidia-smi (GPU and memory utilization, memory used, power) during every step
 #      and prints a table last.
 #
@@ -309,17 +309,16 @@ model_bench() {
   awk -v a="$a" -v b="$b" 'BEGIN { printf "sluice %.0f vs pytorch %.0f img/s = %.3f\n", a, b, a / b }' | tee -a "$RESULTS" >"$note"
 }
 
-# End to end. TODO(sluice run): this mirrors bench/run_job.sh, which cannot run here as it is:
-# it calls /usr/bin/python3 (no torch on this image) and ~/.cache photos. Once run_job.sh takes
-# PY/photos/device overrides, call it instead of this function. The job file keys below follow
-# examples/imagenet-resnet50.yaml as of writing; adjust if the job spec changes.
+# End to end: what bench/run_job.sh does on the CPU machine, with the GPU's PyTorch ($PY, the
+# wheel) and the carried photos. sluice runs the job twice: uint8 crops normalized on the GPU
+# (model.normalize: device, the default there) and float32 normalized on the host.
 e2e() {
   local note=$1 kind=$2 sluice=$BUILD/tools/sluice/sluice
   local data=$WORK/e2e-$kind-$E2E_IMAGES photos=$CARRY/photos batch=${BATCHES%% *} model=${MODELS_LIST%% *}
   [[ -x $sluice ]] && "$sluice" help 2>/dev/null | grep -q '^  run ' || {
     local missing
     missing=$(ldd "$sluice" 2>/dev/null | awk '/not found/ { printf "%s ", $1 }')
-    if [[ -n $missing ]]; then echo "sluice CLI cannot start: missing $missing(carry their .debs)" >"$note"; else echo "TODO: sluice run not built yet" >"$note"; fi
+    if [[ -n $missing ]]; then echo "sluice CLI cannot start: missing $missing(carry their .debs)" >"$note"; else echo "sluice has no run command" >"$note"; fi
     return 1
   }
   if [[ ! -f $data/_done ]]; then
@@ -332,19 +331,22 @@ e2e() {
     fi
     touch "$data/_done"
   fi
+  local dtype=${DTYPES##* } s h p
   cat >"$WORK/job-$kind.yaml" <<YAML
 input: {uri: "$data/*.parquet", shard_rows: 1000}
-model: {uri: "$WORK/models/$model.pt", device: cuda, batch_size: $batch}
+model: {uri: "$WORK/models/$model.pt", device: cuda, batch_size: $batch, dtype: $dtype}
 output: {uri: "$WORK/out-$kind"}
+resources: {memory: 8GiB}
 YAML
   "$sluice" run "$WORK/job-$kind.yaml" --overwrite --progress plain --summary-json "$WORK/e2e-$kind.json" || return 1
-  local s p
   s=$(sed -n 's/.*"rows_per_s": *\([0-9.]*\).*/\1/p' "$WORK/e2e-$kind.json")
-  # TODO(sluice run): GPU preprocessing (normalize on the device) once the job layer uses it;
-  # then also run with it off, to measure what it buys.
+  "$sluice" run "$WORK/job-$kind.yaml" --overwrite --progress none --set model.normalize=host \
+    --summary-json "$WORK/e2e-$kind-host.json" || return 1
+  h=$(sed -n 's/.*"rows_per_s": *\([0-9.]*\).*/\1/p' "$WORK/e2e-$kind-host.json")
+  echo "e2e kind=$kind dtype=$dtype normalize=host sluice_rows_per_s=$h" | tee -a "$RESULTS"
   p=$("$PY" bench/pytorch_pipeline.py --data "$data/*.parquet" --model "$WORK/models/$model.pt" --batch-size "$batch" \
-        --workers "$(nproc)" --kind "$kind" --device cuda | sed -n 's/.*"images_per_s": *\([0-9.]*\).*/\1/p')
-  echo "e2e kind=$kind images=$E2E_IMAGES batch=$batch sluice_rows_per_s=$s pytorch_images_per_s=$p" | tee -a "$RESULTS"
+        --workers "$(nproc)" --kind "$kind" --device cuda --dtype "$dtype" | sed -n 's/.*"images_per_s": *\([0-9.]*\).*/\1/p')
+  echo "e2e kind=$kind images=$E2E_IMAGES batch=$batch dtype=$dtype normalize=device sluice_rows_per_s=$s pytorch_images_per_s=$p" | tee -a "$RESULTS"
   awk -v a="$s" -v b="$p" 'BEGIN { if (b > 0) printf "sluice %.0f vs pytorch %.0f img/s = %.3f\n", a, b, a / b; else print "no PyTorch number" }' >"$note"
   [[ -n $s ]]
 }
@@ -395,7 +397,7 @@ main() {
         step e2e-raw 180 "$note" e2e "$note" raw
         step e2e-jpeg 180 "$note" e2e "$note" jpeg
       else
-        skip e2e "TODO: sluice CLI (sluice run) did not build"
+        skip e2e "the sluice CLI did not build"
       fi
     fi
   else

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "job/cpu_gate.h"
 #include "job/job_input.h"
 #include "job/shard_output.h"
 #include "sluice/executor.h"
@@ -147,6 +148,28 @@ Result<std::vector<std::string>> ResolveDevices(const JobSpec& spec, InferenceBa
   return Status::InvalidArgument("model.device is '" + want + "'; expected auto, cpu, cuda or cuda:0,1");
 }
 
+/// The model actor, taking its turn on the CPU gate (none: as is).
+ActorFactory GatedActor(ActorFactory inner, std::shared_ptr<job::CpuGate> gate) {
+  if (!gate) return inner;
+  class Gated final : public Actor {
+   public:
+    Gated(std::unique_ptr<Actor> a, std::shared_ptr<job::CpuGate> g) : a_(std::move(a)), g_(std::move(g)) {}
+    Result<Batch> Process(Batch batch, TaskContext& ctx) override {
+      job::CpuGate::ModelTurn turn(g_.get());
+      return a_->Process(std::move(batch), ctx);
+    }
+    Status Finish(TaskContext& ctx) override { return a_->Finish(ctx); }
+
+   private:
+    std::unique_ptr<Actor> a_;
+    std::shared_ptr<job::CpuGate> g_;
+  };
+  return [inner, gate](int replica) -> Result<std::unique_ptr<Actor>> {
+    ASSIGN_OR_RETURN(auto a, inner(replica));
+    return std::unique_ptr<Actor>(new Gated(std::move(a), gate));
+  };
+}
+
 std::string Bottleneck(const PlanStats& stats) {
   std::string best;
   double best_util = -1;
@@ -181,6 +204,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   mo.lists = true;
   mo.intra_op_threads = spec.model.threads > 0 ? spec.model.threads : (mo.device == "cpu" ? cpus : 0);
   const bool on_gpu = mo.device.rfind("cuda", 0) == 0;
+  mo.channels_last = on_gpu;  // what cuDNN's convolutions run fastest in (tensor cores)
   // Device normalization: the host sends uint8 crops, the model's device normalizes them.
   const bool device_normalize = spec.model.normalize == "device" || (spec.model.normalize == "auto" && on_gpu);
   PreprocessSpec pre = spec.preprocess;
@@ -221,7 +245,10 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   if (!todo.empty()) {
     auto ledger = std::make_shared<job::ShardLedger>(todo);
     MapFn preprocess = MakePreprocessMap(pre, "image", "id", "input");
-    MapFn tracked = [preprocess, ledger](Batch b, TaskContext& ctx) -> Result<Batch> {
+    // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
+    std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
+    MapFn tracked = [preprocess, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {
+      job::CpuGate::PreprocessTurn turn(gate.get());
       if (b.num_rows() == 0) return b;
       ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
       const int shard = *reinterpret_cast<const int32_t*>(shard_col.RowData(0));  // a source batch is one shard's
@@ -246,7 +273,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min({static_cast<int>(todo.size()), cpus, 4}))
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
         .AddRebatch("batch", spec.model.batch_size)
-        .AddActor("model", MakeInferenceActor(*models, "input"), replicas)
+        .AddActor("model", GatedActor(MakeInferenceActor(*models, "input"), gate), replicas)
         .AddSink("write", job::MakeShardSink(ospec, ledger));
 
     const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
