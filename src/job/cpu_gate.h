@@ -10,6 +10,7 @@
 ///
 /// Threading: all methods may be called from any thread; the Scoped guards pair them.
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -20,7 +21,7 @@ class CpuGate {
   void EnterModel() {
     std::unique_lock lock(mu_);
     ++models_waiting_;
-    cv_.wait(lock, [&] { return preprocessing_ == 0; });
+    Wait(lock, [&] { return preprocessing_ == 0; }, &model_wait_s_);
     --models_waiting_;
     ++models_running_;
   }
@@ -31,7 +32,7 @@ class CpuGate {
   }
   void EnterPreprocess() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return models_waiting_ == 0 && models_running_ == 0; });
+    Wait(lock, [&] { return models_waiting_ == 0 && models_running_ == 0; }, &preprocess_wait_s_);
     ++preprocessing_;
   }
   void ExitPreprocess() {
@@ -58,12 +59,31 @@ class CpuGate {
   using ModelTurn = Scoped<&CpuGate::EnterModel, &CpuGate::ExitModel>;
   using PreprocessTurn = Scoped<&CpuGate::EnterPreprocess, &CpuGate::ExitPreprocess>;
 
+  /// Seconds spent waiting at the gate (inside the stages' busy time, which they are not).
+  double model_wait_s() {
+    std::lock_guard lock(mu_);
+    return model_wait_s_;
+  }
+  double preprocess_wait_s() {
+    std::lock_guard lock(mu_);
+    return preprocess_wait_s_;
+  }
+
  private:
+  template <typename Pred>
+  void Wait(std::unique_lock<std::mutex>& lock, Pred ready, double* waited) {
+    if (ready()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    cv_.wait(lock, ready);
+    *waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   int preprocessing_ = 0;
   int models_waiting_ = 0;
   int models_running_ = 0;
+  double model_wait_s_ = 0, preprocess_wait_s_ = 0;
 };
 
 }  // namespace sluice::job

@@ -297,6 +297,13 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     Status st = Execute(plan, eo, &result.stats);
     result.bad_rows = bad_count->load();
     if (!st.ok()) return st;
+    if (gate) {  // time waiting for the other's turn is not work
+      for (auto& stage : result.stats.stages) {
+        const double waited = stage.name == "model" ? gate->model_wait_s() : stage.name == "preprocess" ? gate->preprocess_wait_s() : 0;
+        stage.busy_s = std::max(0.0, stage.busy_s - waited);
+        stage.idle_s += waited;
+      }
+    }
     for (const auto& s : result.stats.stages) {
       if (s.name == "write") result.rows_written = s.rows_in;
     }
@@ -324,6 +331,15 @@ std::string JobResult::Summary() const {
   s += line;
   if (shards_written > 0) {
     s += FormatSummary(stats);
+    // What each stage could sustain alone: rows per second of its busy time, all workers.
+    s += "stage capacity (rows per busy second x workers):";
+    for (const auto& st : stats.stages) {
+      if (st.kind == "sink" || st.kind == "rebatch" || st.busy_s <= 0) continue;
+      const double per_worker = static_cast<double>(st.kind == "source" ? st.rows_out : st.rows_in) / st.busy_s;
+      std::snprintf(line, sizeof(line), " %s %.1f", st.name.c_str(), per_worker * std::max(1, st.max_concurrency));
+      s += line;
+    }
+    s += "\n";
     std::snprintf(line, sizeof(line), "%lld rows written, %lld bad rows, %.1f rows/s end to end (%.1f s); bottleneck: %s\n",
                   static_cast<long long>(rows_written), static_cast<long long>(bad_rows),
                   stats.wall_s > 0 ? static_cast<double>(rows_written + bad_rows) / stats.wall_s : 0.0, wall_s, bottleneck.c_str());
