@@ -31,7 +31,7 @@ model:
   device: auto               # auto (all GPUs, else the CPU) | cpu | cuda | cuda:0,1
   dtype: float32             # float32 | float16 | bfloat16
   batch_size: 256            # rows per model call
-  replicas: auto             # model copies: one per GPU, or 1 on the CPU
+  replicas: auto             # model copies: two per GPU (own CUDA streams: copies overlap compute), or 1 on the CPU
   threads: auto              # CPU threads per CPU replica (auto: resources.cpus)
   normalize: auto            # host | device: send uint8 crops, normalize on the model's device
                              # (4x fewer bytes to a GPU) | auto: device on GPUs, host on the CPU

@@ -222,7 +222,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   RETURN_IF_ERROR(pre.Validate());
   // Models load (all devices in parallel) and warm up before any data moves; on a GPU the
   // warm-up runs the real batch size so cuDNN tunes the shape that will run.
-  const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size());
+  // Auto: two replicas per GPU, each on its own CUDA stream, so one's upload and
+  // normalization overlap the other's inference; one replica on the CPU.
+  const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size()) * (on_gpu ? 2 : 1);
   std::vector<std::string> replica_devices;
   for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
   auto models = LoadModels(spec.model.backend, mo, replica_devices, pre.OutputType(), on_gpu ? spec.model.batch_size : 1);

@@ -13,6 +13,11 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
+// With sluice's CUDA kernels too: device normalization is one fused kernel (cuda_preprocess.h)
+// on the replica's stream instead of four torch operators.
+#if defined(SLUICE_TORCH_CUDA) && defined(SLUICE_FUSED_NORMALIZE)
+#include "sluice/cuda_preprocess.h"
+#endif
 // libtorch >= 2.6 loads AOTInductor packages (.pt2 from torch._inductor.aoti_compile_and_package).
 #if __has_include(<torch/csrc/inductor/aoti_package/model_package_loader.h>)
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
@@ -125,9 +130,16 @@ class TorchModel : public Model {
         if (x.scalar_type() != torch::kUInt8 || x.dim() != 4 || x.size(3) != 3) {
           return Status::InvalidArgument(where + ": device normalization takes uint8 [N, H, W, 3] crops, got " + ShapeText(x));
         }
-        // NHWC bytes seen as NCHW are already channels_last; the arithmetic runs in float32.
-        x = x.permute({0, 3, 1, 2}).to(torch::kFloat).mul_(scale_).add_(shift_).to(compute_type);
-        x = x.contiguous(o_.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+#if defined(SLUICE_TORCH_CUDA) && defined(SLUICE_FUSED_NORMALIZE)
+        if (device_.is_cuda()) {
+          ASSIGN_OR_RETURN(x, FusedNormalize(x, compute_type, where));
+        } else  // NOLINT(readability/braces)
+#endif
+        {
+          // NHWC bytes seen as NCHW are already channels_last; the arithmetic runs in float32.
+          x = x.permute({0, 3, 1, 2}).to(torch::kFloat).mul_(scale_).add_(shift_).to(compute_type);
+          x = x.contiguous(o_.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+        }
       } else {
         x = x.to(compute_type);
         if (o_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
@@ -188,6 +200,28 @@ class TorchModel : public Model {
     view.copy_(x);
     return view.to(device_, /*non_blocking=*/true);
   }
+
+#if defined(SLUICE_TORCH_CUDA) && defined(SLUICE_FUSED_NORMALIZE)
+  /// uint8 NHWC on the device -> the model's input, by sluice's fused kernel on this replica's
+  /// stream (bit-exact with the CPU Preprocessor).
+  Result<torch::Tensor> FusedNormalize(const torch::Tensor& u8, torch::ScalarType compute_type, const std::string& where) {
+    NormalizeSpec spec;
+    spec.batch = u8.size(0);
+    spec.height = u8.size(1);
+    spec.width = u8.size(2);
+    spec.channels = 3;
+    spec.mean.assign(o_.mean.begin(), o_.mean.end());
+    spec.std.assign(o_.std.begin(), o_.std.end());
+    spec.layout = o_.channels_last ? Layout::kNHWC : Layout::kNCHW;
+    spec.dtype = o_.dtype;
+    torch::Tensor out = torch::empty(spec.OutputShape(), torch::TensorOptions().dtype(compute_type).device(device_));
+    torch::Tensor in = u8.contiguous();
+    void* stream = stream_ ? static_cast<void*>(stream_->stream()) : nullptr;
+    Status st = LaunchNormalize(spec, in.data_ptr<uint8_t>(), out.data_ptr(), stream);
+    if (!st.ok()) return st.WithContext(where);
+    return o_.channels_last ? out.permute({0, 3, 1, 2}) : out;  // NHWC memory seen as NCHW = channels_last
+  }
+#endif
 
   Forward forward_;
   ModelOptions o_;
