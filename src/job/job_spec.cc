@@ -65,6 +65,12 @@ struct Reader {
     }
     return Status::OK();
   }
+  /// An integer key that may also say `auto` (kept as 0).
+  Status GetAutoInt(const YAML::Node& section, const std::string& sname, const char* key, int* out) {
+    std::string text = "auto";
+    RETURN_IF_ERROR(Get(section, sname, key, &text));
+    return text == "auto" ? Status::OK() : Get(section, sname, key, out);
+  }
 };
 
 Status CheckOneOf(const std::string& source, const std::string& key, const std::string& value, std::set<std::string> allowed) {
@@ -133,12 +139,8 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(model, "model", "dtype", &spec.model.dtype));
   RETURN_IF_ERROR(r.Get(model, "model", "batch_size", &spec.model.batch_size));
   RETURN_IF_ERROR(r.Get(model, "model", "normalize", &spec.model.normalize));
-  std::string replicas = "auto";
-  RETURN_IF_ERROR(r.Get(model, "model", "replicas", &replicas));
-  if (replicas != "auto") RETURN_IF_ERROR(r.Get(model, "model", "replicas", &spec.model.replicas));
-  std::string threads = "auto";
-  RETURN_IF_ERROR(r.Get(model, "model", "threads", &threads));
-  if (threads != "auto") RETURN_IF_ERROR(r.Get(model, "model", "threads", &spec.model.threads));
+  RETURN_IF_ERROR(r.GetAutoInt(model, "model", "replicas", &spec.model.replicas));
+  RETURN_IF_ERROR(r.GetAutoInt(model, "model", "threads", &spec.model.threads));
   RETURN_IF_ERROR(r.Get(out, "output", "uri", &spec.output.uri));
   RETURN_IF_ERROR(r.Get(out, "output", "format", &spec.output.format));
   RETURN_IF_ERROR(r.Get(out, "output", "top_k", &spec.output.top_k));
@@ -146,9 +148,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(out, "output", "compression", &spec.output.compression));
   RETURN_IF_ERROR(r.Get(root["errors"], "errors", "max_bad_rows", &spec.errors.max_bad_rows));
   const YAML::Node res = root["resources"];
-  std::string cpus = "auto";
-  RETURN_IF_ERROR(r.Get(res, "resources", "cpus", &cpus));
-  if (cpus != "auto") RETURN_IF_ERROR(r.Get(res, "resources", "cpus", &spec.resources.cpus));
+  RETURN_IF_ERROR(r.GetAutoInt(res, "resources", "cpus", &spec.resources.cpus));
   std::string memory;
   RETURN_IF_ERROR(r.Get(res, "resources", "memory", &memory));
   if (!memory.empty()) {

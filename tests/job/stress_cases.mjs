@@ -5,20 +5,10 @@ import { join } from 'node:path';
 import { checkOutput, hiddenFiles, inputLabels, readErrors, readOutput, sameTopK } from './lib/predictions.mjs';
 import { startSluice, writeJob } from './lib/sluice_process.mjs';
 import { baseJob, expect, expectCompleteOutput, expectNull, expectSummary, runJob } from './lib/job_runs.mjs';
+import { makeRng as random } from '../support/rng.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/// mulberry32: the kill delays come from --seed, so a failing sequence can be replayed.
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function byPart(out) {
   const parts = new Map();

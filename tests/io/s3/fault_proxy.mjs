@@ -33,6 +33,7 @@
  * Upstream connection errors give 502 (XML Code BadGateway) and count as upstream_errors.
  */
 import http from 'node:http';
+import { makeRng } from '../../support/rng.mjs';
 
 const KINDS = ['503', 'slowdown', 'reset', 'stall', 'truncate'];
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'expect', 'transfer-encoding',
@@ -78,17 +79,6 @@ function parseArgs(argv) {
   return o;
 }
 
-/// mulberry32: tiny deterministic PRNG, uniform in [0, 1).
-function makeRng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const opts = parseArgs(process.argv.slice(2));
 const rng = makeRng(opts.seed);
