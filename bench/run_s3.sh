@@ -20,3 +20,13 @@ trap 'kill $S3RVER_PID 2>/dev/null; rm -rf "$work"' EXIT
 echo "s3rver on 127.0.0.1:$port; file $(du -h "$DATA/jpeg/part-00000.parquet" | cut -f1)"
 "$BUILD/bench/s3_read_bench" --file="$DATA/jpeg/part-00000.parquet" --endpoint="http://127.0.0.1:$port" --bucket=bench \
   --column=image --repeat=3
+# The same reads with 20 ms before every response's first byte (a remote store's latency), through
+# tests/io/s3/fault_proxy.mjs.
+node tests/io/s3/fault_proxy.mjs --target "http://127.0.0.1:$port" --latency-ms 20 --ignore-stdin >"$work/proxy.port" &
+proxy_pid=$!
+trap 'kill $S3RVER_PID $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
+until [[ -s $work/proxy.port ]]; do sleep 0.1; done
+proxy=$(sed 's/[^0-9]//g' "$work/proxy.port")
+echo "with 20 ms latency (fault proxy on 127.0.0.1:$proxy):"
+"$BUILD/bench/s3_read_bench" --file="$DATA/jpeg/part-00000.parquet" --endpoint="http://127.0.0.1:$port" --bucket=bench \
+  --read-endpoint="http://127.0.0.1:$proxy" --column=image --repeat=3

@@ -3,9 +3,10 @@
 // group of a file, one projected column), with read-ahead on and off.
 //
 //   s3_read_bench --file=LOCAL.parquet --endpoint=http://127.0.0.1:PORT --bucket=B
-//                 [--column=image] [--repeat=3] [--read-ahead=8]
+//                 [--read-endpoint=URL] [--column=image] [--repeat=3] [--read-ahead=8]
 // Uploads the file to s3://B/<name> first (timed: write throughput), then prints one line per
-// pattern and mode with MB/s and the ratio to the local read.
+// pattern and mode with MB/s and the ratio to the local read. --read-endpoint reads through
+// another endpoint (the fault proxy with --latency-ms, standing in for a remote store).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -79,6 +80,7 @@ Status Run(int argc, char** argv) {
     std::printf("%-10s local            %8.1f MB/s\n", pattern.c_str(), local_mbs);
     for (int ahead : {1, static_cast<int>(bench::IntArg(argc, argv, "read-ahead", 8))}) {
       S3Options ro = o;
+      ro.endpoint = bench::StringArg(argc, argv, "read-endpoint", o.endpoint.c_str());
       ro.read_ahead = ahead;
       ASSIGN_OR_RETURN(auto fsys, MakeS3FileSystem(ro));
       ASSIGN_OR_RETURN(double s3_mbs, Best(pattern, [&] { return fsys->OpenForRead(uri); }, column, repeat));

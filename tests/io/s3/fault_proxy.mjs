@@ -4,7 +4,7 @@
  * Usage:
  *   node tests/io/s3/fault_proxy.mjs --target http://127.0.0.1:PORT
  *        [--rates 503=0.1,slowdown=0.05,reset=0.05,stall=0.02,truncate=0.05]
- *        [--stall-ms 5000] [--seed N] [--ignore-stdin]
+ *        [--stall-ms 5000] [--latency-ms 0] [--seed N] [--ignore-stdin]
  *
  * Listens on 127.0.0.1 on a free port, prints one line {"port":N} on stdout, and runs until
  * stdin reaches EOF or SIGTERM/SIGINT (exit 0). Rates default to 0 (a clean proxy).
@@ -21,6 +21,8 @@
  *             the first half of the body, then close the socket. If the response has no
  *             body (Content-Length 0, 204), nothing at all is sent: the upstream applied the
  *             request but the client sees the connection close. Never drawn for HEAD.
+ * --latency-ms N holds every unfaulted response N ms before its first byte, like an object
+ * store's time to first byte (for benchmarks on loopback).
  * Everything else is forwarded verbatim: method, path + query (raw bytes), headers (incl.
  * Host and Authorization) and streamed bodies; hop-by-hop headers (Connection, Keep-Alive,
  * Expect, Transfer-Encoding) are handled per hop. Client connections are kept alive.
@@ -61,7 +63,7 @@ function applyRates(rates, pairs) {
 
 function parseArgs(argv) {
   const o = { target: null, rates: Object.fromEntries(KINDS.map((k) => [k, 0])),
-    stallMs: 5000, seed: 1, ignoreStdin: false };
+    stallMs: 5000, latencyMs: 0, seed: 1, ignoreStdin: false };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -70,12 +72,14 @@ function parseArgs(argv) {
       const pairs = val().split(',').filter(Boolean).map((p) => p.split('='));
       try { o.rates = applyRates(o.rates, pairs); } catch (e) { usage(e.message); }
     } else if (a === '--stall-ms') o.stallMs = Number(val());
+    else if (a === '--latency-ms') o.latencyMs = Number(val());
     else if (a === '--seed') o.seed = Number(val()) >>> 0;
     else if (a === '--ignore-stdin') o.ignoreStdin = true;
     else usage(`unknown argument ${a}`);
   }
   if (!o.target || o.target.protocol !== 'http:') usage('--target http://HOST:PORT is required');
   if (!(o.stallMs >= 0)) usage('--stall-ms must be >= 0');
+  if (!(o.latencyMs >= 0)) usage('--latency-ms must be >= 0');
   return o;
 }
 
@@ -210,6 +214,12 @@ function handle(req, res) {
     case 'truncate':
       return forward(req, res, (upRes) => truncate(res, upRes));
     default:
+      if (opts.latencyMs > 0) {  // an object store's first-byte latency (benchmarks)
+        return forward(req, res, (upRes) => {
+          const timer = setTimeout(() => relay(res, upRes), opts.latencyMs);
+          res.on('close', () => clearTimeout(timer));
+        });
+      }
       return forward(req, res, (upRes) => relay(res, upRes));
   }
 }
