@@ -197,6 +197,19 @@ TEST_F(S3Test, AbortedWritesLeaveNothing) {
   }
 }
 
+// No credentials: unsigned requests, as for a public bucket (s3rver serves them).
+TEST_F(S3Test, AnonymousAccess) {
+  ASSERT_TRUE(Write(*Direct(), "s3://test/public/a.bin", {7, 8, 9}).ok());
+  S3Options o = Options(server_->port());
+  o.access_key.clear();
+  o.secret_key.clear();
+  auto anonymous = MakeS3FileSystem(o).value();
+  auto bytes = anonymous->ReadWhole("s3://test/public/a.bin");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ((*bytes)->size(), 3);
+  EXPECT_EQ(anonymous->List("s3://test/public/").value().size(), 1u);
+}
+
 TEST_F(S3Test, MissingKeyAndBucketAreClearErrors) {
   auto s3 = Direct();
   auto key = s3->OpenForRead("s3://test/no/such.parquet").value()->Size();
