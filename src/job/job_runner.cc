@@ -1,15 +1,14 @@
 // RunJob: checks everything that can fail before any work, resumes from the published shards,
 // runs the plan, then writes the manifest and _SUCCESS.
 #include <sys/resource.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <set>
 #include <sstream>
 #include <thread>
 
 #include "job/cpu_gate.h"
 #include "job/job_input.h"
+#include "job/output_dir.h"
 #include "job/shard_output.h"
 #include "sluice/executor.h"
 #include "sluice/huge_pages.h"
@@ -20,100 +19,6 @@ namespace sluice {
 namespace {
 
 using job::JoinUri;
-
-bool IsOurs(const std::string& name, const std::string& format) {
-  if (name == "_job.json" || name == "_manifest.json" || name == "_SUCCESS") return true;
-  if (name.rfind("_errors/", 0) == 0) return true;
-  if (name.rfind("part-", 0) == 0 && name.size() > format.size() && name.compare(name.size() - format.size(), std::string::npos, format) == 0) return true;
-  const size_t slash = name.rfind('/');
-  const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
-  return base.size() > 1 && base[0] == '.' && base.find(".tmp-") != std::string::npos;  // a crashed run's temp file
-}
-
-Result<std::string> ReadText(FileSystem& fsys, const std::string& uri) {
-  ASSIGN_OR_RETURN(auto buf, fsys.ReadWhole(uri));
-  return std::string(reinterpret_cast<const char*>(buf->data()), static_cast<size_t>(buf->size()));
-}
-
-Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text) {
-  ASSIGN_OR_RETURN(auto out, fsys.OpenForWrite(uri));
-  RETURN_IF_ERROR(out->Append(text.data(), static_cast<int64_t>(text.size())));
-  return out->Commit();
-}
-
-/// The lines of `a` and `b` that differ, for "the job changed" errors.
-std::string DiffLines(const std::string& was, const std::string& now) {
-  std::set<std::string> a, b;
-  std::stringstream sa(was), sb(now);
-  for (std::string l; std::getline(sa, l);) a.insert(l);
-  for (std::string l; std::getline(sb, l);) b.insert(l);
-  std::string out;
-  for (const auto& l : a) {
-    if (!b.count(l)) out += "\n  was: " + l;
-  }
-  for (const auto& l : b) {
-    if (!a.count(l)) out += "\n  now: " + l;
-  }
-  return out;
-}
-
-struct OutputState {
-  std::shared_ptr<FileSystem> fsys;
-  std::set<std::string> published;  // part names
-  bool success = false;
-};
-
-/// Reads the output location; refuses a different job's output unless overwriting.
-Result<OutputState> PrepareOutput(const JobSpec& spec, const job::JobInput& input, bool overwrite) {
-  const std::string& dir = spec.output.uri;
-  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
-  ASSIGN_OR_RETURN(auto listed, fsys->List(dir));
-  const std::string prefix = JoinUri(dir, "");
-  std::vector<std::string> names;
-  for (const auto& f : listed) {
-    std::string uri = f.uri;
-    if (uri.rfind("file://", 0) == 0) uri = uri.substr(7);
-    if (uri.rfind(prefix, 0) == 0) names.push_back(uri.substr(prefix.size()));
-  }
-  const std::string ext = "." + spec.output.format;
-  const bool has_job = std::count(names.begin(), names.end(), "_job.json") > 0;
-  if (overwrite) {
-    for (const auto& n : names) {
-      if (IsOurs(n, ext)) RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));
-    }
-    names.clear();
-  } else if (has_job) {
-    ASSIGN_OR_RETURN(std::string text, ReadText(*fsys, JoinUri(dir, "_job.json")));
-    std::string fingerprint;
-    try {
-      fingerprint = YAML::Load(text)["fingerprint"].as<std::string>();
-    } catch (const YAML::Exception&) {
-      return Status::InvalidData("'" + JoinUri(dir, "_job.json") + "' is not a sluice job record; use --overwrite to start over");
-    }
-    if (fingerprint != spec.Fingerprint()) {
-      return Status::InvalidArgument("output '" + dir + "' holds the results of a different job (use --overwrite to replace them):" +
-                                     DiffLines(fingerprint, spec.Fingerprint()));
-    }
-  } else if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.rfind("part-", 0) == 0; })) {
-    return Status::InvalidArgument("output '" + dir + "' already holds part files but no _job.json; use --overwrite to replace them");
-  }
-  OutputState state{fsys, {}, false};
-  for (const auto& n : names) {
-    if (n == "_SUCCESS") state.success = true;
-    if (n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
-        n.compare(n.size() - ext.size(), std::string::npos, ext) == 0) {
-      state.published.insert(n);
-    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos) {
-      RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));  // left by a killed run
-    }
-  }
-  std::string record = "{\"fingerprint\":";
-  AppendJsonString(spec.Fingerprint(), &record);
-  record += ",\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" + std::to_string(input.total_rows) + "}\n";
-  Status st = WriteText(*fsys, JoinUri(dir, "_job.json"), record);
-  if (!st.ok()) return st.WithContext("output.uri '" + dir + "' is not writable");
-  return state;
-}
 
 Result<DType> ModelDType(const std::string& name) {
   if (name == "float16") return DType::kFloat16;
@@ -229,7 +134,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
   auto models = LoadModels(spec.model.backend, mo, replica_devices, pre.OutputType(), on_gpu ? spec.model.batch_size : 1);
   if (!models.ok()) return models.status().WithContext("model.uri");
-  ASSIGN_OR_RETURN(auto out, PrepareOutput(spec, input, options.overwrite));
+  ASSIGN_OR_RETURN(job::OutputState out, job::PrepareOutput(spec, input, options.overwrite));
 
   JobResult result;
   result.rows_total = input.total_rows;
@@ -314,13 +219,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   }
 
   // 3. The manifest, then _SUCCESS.
-  std::string manifest = "{\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" + std::to_string(input.total_rows) + ",\"parts\":[";
-  for (size_t i = 0; i < input.shards.size(); ++i) {
-    manifest += (i ? ",\"" : "\"") + job::PartName(input.shards[i].index, spec.output.format) + "\"";
-  }
-  manifest += "]}\n";
-  RETURN_IF_ERROR(WriteText(*out.fsys, JoinUri(spec.output.uri, "_manifest.json"), manifest));
-  RETURN_IF_ERROR(WriteText(*out.fsys, JoinUri(spec.output.uri, "_SUCCESS"), ""));
+  RETURN_IF_ERROR(job::FinishOutput(spec, input, *out.fsys));
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -1,0 +1,30 @@
+#pragma once
+/// The job's output location before and after the plan (shard_output.h lists its files):
+/// PrepareOutput checks that an existing output belongs to this job (same fingerprint in
+/// _job.json, else refused unless overwriting), deletes this job's files when overwriting and
+/// temporary files of killed runs otherwise, lists the published parts (the shards a rerun
+/// skips) and writes _job.json, which also proves the location is writable before any work.
+/// FinishOutput writes _manifest.json and then _SUCCESS.
+///
+/// Threading: called on the job's thread, before and after Execute.
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "job/job_input.h"
+#include "sluice/filesystem.h"
+#include "sluice/job.h"
+
+namespace sluice::job {
+
+struct OutputState {
+  std::shared_ptr<FileSystem> fsys;
+  std::set<std::string> published;  // part names ("part-00042.parquet")
+  bool success = false;             // _SUCCESS was there
+};
+
+Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite);
+Status FinishOutput(const JobSpec& spec, const JobInput& input, FileSystem& fsys);
+
+}  // namespace sluice::job
