@@ -49,6 +49,9 @@ class FileSystem {
   Result<std::shared_ptr<Buffer>> ReadWhole(const std::string& uri);
 };
 
+/// A file:// URI as the plain path the local filesystem lists; other URIs unchanged.
+std::string WithoutFileScheme(const std::string& uri);
+
 /// The local filesystem (paths and file:// URIs).
 std::shared_ptr<FileSystem> LocalFileSystem();
 /// The filesystem that serves `uri`.

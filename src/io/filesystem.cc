@@ -9,8 +9,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string StripFileScheme(const std::string& uri) { return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri; }
-
 class LocalOutput final : public OutputStream {
  public:
   explicit LocalOutput(std::unique_ptr<AtomicFileWriter> w) : w_(std::move(w)) {}
@@ -26,7 +24,7 @@ class LocalOutput final : public OutputStream {
 class Local final : public FileSystem {
  public:
   Result<std::vector<FileInfo>> List(const std::string& prefix) override {
-    const std::string dir = StripFileScheme(prefix);
+    const std::string dir = WithoutFileScheme(prefix);
     std::vector<FileInfo> out;
     std::error_code ec;
     if (fs::is_regular_file(dir, ec)) {
@@ -42,9 +40,9 @@ class Local final : public FileSystem {
     std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.uri < b.uri; });
     return out;
   }
-  Result<std::shared_ptr<RandomAccessFile>> OpenForRead(const std::string& uri) override { return OpenLocalFile(StripFileScheme(uri)); }
+  Result<std::shared_ptr<RandomAccessFile>> OpenForRead(const std::string& uri) override { return OpenLocalFile(WithoutFileScheme(uri)); }
   Result<std::unique_ptr<OutputStream>> OpenForWrite(const std::string& uri) override {
-    const std::string path = StripFileScheme(uri);
+    const std::string path = WithoutFileScheme(uri);
     std::error_code ec;
     const fs::path parent = fs::path(path).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
@@ -54,11 +52,11 @@ class Local final : public FileSystem {
   }
   Result<bool> Exists(const std::string& uri) override {
     std::error_code ec;
-    return fs::exists(StripFileScheme(uri), ec);
+    return fs::exists(WithoutFileScheme(uri), ec);
   }
   Status Delete(const std::string& uri) override {
     std::error_code ec;
-    fs::remove(StripFileScheme(uri), ec);
+    fs::remove(WithoutFileScheme(uri), ec);
     if (ec) return Status::IOError("deleting '" + uri + "': " + ec.message());
     return Status::OK();
   }
@@ -67,6 +65,8 @@ class Local final : public FileSystem {
 bool HasWildcard(std::string_view s) { return s.find_first_of("*?") != std::string_view::npos; }
 
 }  // namespace
+
+std::string WithoutFileScheme(const std::string& uri) { return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri; }
 
 Result<std::shared_ptr<Buffer>> FileSystem::ReadWhole(const std::string& uri) {
   ASSIGN_OR_RETURN(auto f, OpenForRead(uri));
@@ -113,7 +113,7 @@ bool GlobMatch(std::string_view p, std::string_view s) {
 Result<std::vector<FileInfo>> Glob(const std::string& uri_pattern) {
   ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri_pattern));
   // Local listings give plain paths: match them against the pattern without its scheme.
-  const std::string pattern = fsys == LocalFileSystem() ? StripFileScheme(uri_pattern) : uri_pattern;
+  const std::string pattern = fsys == LocalFileSystem() ? WithoutFileScheme(uri_pattern) : uri_pattern;
   if (!HasWildcard(pattern)) {
     ASSIGN_OR_RETURN(bool exists, fsys->Exists(pattern));
     if (!exists) return std::vector<FileInfo>{};

@@ -53,12 +53,10 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
   const std::string& dir = spec.output.uri;
   ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
   ASSIGN_OR_RETURN(auto listed, fsys->List(dir));
-  const std::string prefix = JoinUri(dir, "");
+  const std::string prefix = JoinUri(WithoutFileScheme(dir), "");  // as the listing names files
   std::vector<std::string> names;
   for (const auto& f : listed) {
-    std::string uri = f.uri;
-    if (uri.rfind("file://", 0) == 0) uri = uri.substr(7);
-    if (uri.rfind(prefix, 0) == 0) names.push_back(uri.substr(prefix.size()));
+    if (f.uri.rfind(prefix, 0) == 0) names.push_back(f.uri.substr(prefix.size()));
   }
   const std::string ext = "." + spec.output.format;
   const bool has_job = std::count(names.begin(), names.end(), "_job.json") > 0;
