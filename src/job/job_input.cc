@@ -21,18 +21,11 @@ bool IsImageName(const std::string& uri) {
   return false;
 }
 
-bool HasWildcard(const std::string& s) { return s.find_first_of("*?") != std::string::npos; }
-
 Result<std::vector<FileInfo>> ListInput(const JobSpec& spec) {
   std::vector<FileInfo> files;
   for (const auto& uri : spec.input.uris) {
-    std::vector<FileInfo> found;
-    if (spec.input.format == "images" && !HasWildcard(uri)) {
-      ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
-      ASSIGN_OR_RETURN(found, fsys->List(uri));  // a folder or prefix
-    } else {
-      ASSIGN_OR_RETURN(found, Glob(uri));
-    }
+    // A pattern, one file, or a folder/prefix (Glob lists everything under it).
+    ASSIGN_OR_RETURN(std::vector<FileInfo> found, Glob(uri));
     if (spec.input.format == "images") {
       std::erase_if(found, [](const FileInfo& f) { return !IsImageName(f.uri); });
     }
@@ -118,7 +111,11 @@ Column ShardColumn(int shard, int64_t rows) { return Column::FromValues(std::vec
 
 class ParquetShardTask final : public ReadTask {
  public:
-  ParquetShardTask(const JobSpec& spec, Shard shard, int64_t batch_rows) : spec_(spec), shard_(std::move(shard)), batch_rows_(batch_rows) {}
+  ParquetShardTask(const JobSpec& spec, Shard shard, int64_t batch_rows)
+      : shard_(std::move(shard)), batch_rows_(batch_rows), read_{spec.input.id_column, spec.input.image_column}, names_{"id", "image"} {
+    read_.insert(read_.end(), spec.output.include.begin(), spec.output.include.end());
+    names_.insert(names_.end(), spec.output.include.begin(), spec.output.include.end());
+  }
 
   Result<std::optional<Batch>> Next(TaskContext&) override {
     if (!reader_) {
@@ -128,14 +125,10 @@ class ParquetShardTask final : public ReadTask {
     }
     while (pending_.num_rows() == pending_at_ && group_ < shard_.num_row_groups) {
       if (emitted_ >= shard_.rows) return std::optional<Batch>();
-      std::vector<std::string> cols{spec_.input.id_column, spec_.input.image_column};
-      for (const auto& c : spec_.output.include) cols.push_back(c);
-      ASSIGN_OR_RETURN(Batch b, reader_->ReadRowGroup(shard_.first_row_group + group_++, cols));
-      std::vector<std::string> names{"id", "image"};
-      for (const auto& c : spec_.output.include) names.push_back(c);
+      ASSIGN_OR_RETURN(Batch b, reader_->ReadRowGroup(shard_.first_row_group + group_++, read_));
       std::vector<Column> columns;
       for (int i = 0; i < b.num_columns(); ++i) columns.push_back(b.column(i));
-      ASSIGN_OR_RETURN(pending_, Batch::Make(std::move(names), std::move(columns)));
+      ASSIGN_OR_RETURN(pending_, Batch::Make(names_, std::move(columns)));  // the job's column names
       pending_at_ = 0;
     }
     const int64_t n = std::min({batch_rows_, pending_.num_rows() - pending_at_, shard_.rows - emitted_});
@@ -156,9 +149,10 @@ class ParquetShardTask final : public ReadTask {
   }
 
  private:
-  const JobSpec& spec_;
   Shard shard_;
   int64_t batch_rows_;
+  std::vector<std::string> read_;   // the file's columns: id, image, included
+  std::vector<std::string> names_;  // as the job calls them: "id", "image", included
   std::unique_ptr<ParquetReader> reader_;
   Batch pending_ = Batch::Empty(0);
   int64_t pending_at_ = 0;
@@ -172,17 +166,16 @@ class ImageShardTask final : public ReadTask {
 
   Result<std::optional<Batch>> Next(TaskContext&) override {
     if (next_ >= shard_.images.size()) return std::optional<Batch>();
-    std::vector<std::string> ids, bytes;
-    for (; next_ < shard_.images.size() && static_cast<int64_t>(ids.size()) < batch_rows_; ++next_) {
+    BinaryBuilder ids(DataType::String()), images;
+    for (; next_ < shard_.images.size() && ids.length() < batch_rows_; ++next_) {
       const std::string& uri = shard_.images[next_];
       ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
       ASSIGN_OR_RETURN(auto data, fsys->ReadWhole(uri));
-      ids.push_back(uri);
-      bytes.emplace_back(reinterpret_cast<const char*>(data->data()), static_cast<size_t>(data->size()));
+      ids.Append(uri);
+      images.Append({reinterpret_cast<const char*>(data->data()), static_cast<size_t>(data->size())});
     }
-    const int64_t n = static_cast<int64_t>(ids.size());
-    ASSIGN_OR_RETURN(Batch b, Batch::Make({"id", "image", kShardColumn}, {Column::FromStrings(ids), Column::FromStrings(bytes, DataType::Binary()),
-                                                                          ShardColumn(shard_.index, n)}));
+    const int64_t n = ids.length();
+    ASSIGN_OR_RETURN(Batch b, Batch::Make({"id", "image", kShardColumn}, {ids.Finish(), images.Finish(), ShardColumn(shard_.index, n)}));
     return std::optional<Batch>(std::move(b));
   }
   std::string Describe() const override { return "image shard " + std::to_string(shard_.index) + " (from '" + shard_.images.front() + "')"; }

@@ -55,15 +55,17 @@ std::string Attempts(int n) { return std::to_string(n) + (n == 1 ? " attempt" : 
 }  // namespace
 
 S3Client::S3Client(S3Options options) : options_(std::move(options)), http_(options_.max_connections) {
+  const Endpoint ep = ParseEndpoint(options_);
+  scheme_ = ep.scheme;
+  host_ = ep.host;
   if (!options_.anonymous) creds_ = {options_.access_key, options_.secret_key, options_.session_token};
 }
 
 S3Stats S3Client::stats() const { return {requests_.load(), retries_.load(), bytes_read_.load(), bytes_written_.load()}; }
 
 HttpResponse S3Client::Attempt(const Call& call) {
-  const Endpoint ep = ParseEndpoint(options_);
   const bool vhost = VirtualHosted(options_, call.bucket);
-  const std::string host = vhost ? call.bucket + "." + ep.host : ep.host;
+  const std::string host = vhost ? call.bucket + "." + host_ : host_;
   std::string path = vhost ? "/" : "/" + UriEncode(call.bucket, true) + (call.key.empty() && call.method != "PUT" ? "" : "/");
   path += UriEncode(call.key, false);
   if (path.empty()) path = "/";
@@ -71,7 +73,7 @@ HttpResponse S3Client::Attempt(const Call& call) {
 
   HttpRequest req;
   req.method = call.method;
-  req.url = ep.scheme + "://" + host + path + (query.empty() ? "" : "?" + query);
+  req.url = scheme_ + "://" + host + path + (query.empty() ? "" : "?" + query);
   req.body = call.body;
   req.body_size = call.body_size;
   req.sink = call.sink;

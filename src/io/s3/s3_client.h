@@ -76,6 +76,8 @@ class S3Client {
   void Backoff(int attempt) const;
 
   S3Options options_;
+  std::string scheme_;  // of the endpoint: http or https
+  std::string host_;    // of the endpoint: host[:port]
   Credentials creds_;
   HttpClient http_;
   mutable std::atomic<int64_t> requests_{0}, retries_{0}, bytes_read_{0}, bytes_written_{0};

@@ -1,5 +1,6 @@
 // A writable S3 object: buffered, one PUT when small, else a multipart upload with parts in
 // flight on the I/O pool; aborted on failure so the object is complete or absent.
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <vector>
@@ -22,21 +23,19 @@ class S3Output final : public OutputStream {
     if (done_) return Status::Internal("append to '" + object_.uri() + "' after Commit or Abort");
     RETURN_IF_ERROR(first_error_);
     const auto* p = static_cast<const uint8_t*>(data);
-    buffer_.insert(buffer_.end(), p, p + size);
     written_ += size;
-    const int64_t part = client_->options().part_size;
-    if (upload_id_.empty() && static_cast<int64_t>(buffer_.size()) <= client_->options().multipart_threshold) return Status::OK();
     if (upload_id_.empty()) {
+      // Up to the threshold the object may still go in one PUT.
+      buffer_.insert(buffer_.end(), p, p + size);
+      if (static_cast<int64_t>(buffer_.size()) <= client_->options().multipart_threshold) return Status::OK();
       auto id = client_->CreateMultipartUpload(object_.bucket, object_.key);
       if (!id.ok()) return Fail(id.status());
       upload_id_ = *id;
+      std::vector<uint8_t> held = std::move(buffer_);
+      buffer_.clear();
+      return AppendParts(held.data(), static_cast<int64_t>(held.size()));
     }
-    while (static_cast<int64_t>(buffer_.size()) >= part) {
-      std::vector<uint8_t> chunk(buffer_.begin(), buffer_.begin() + part);
-      buffer_.erase(buffer_.begin(), buffer_.begin() + part);
-      RETURN_IF_ERROR(SendPart(std::move(chunk)));
-    }
-    return Status::OK();
+    return AppendParts(p, size);
   }
 
   int64_t bytes_written() const override { return written_; }
@@ -67,6 +66,23 @@ class S3Output final : public OutputStream {
   }
 
  private:
+  /// Fills the current part; each full one leaves for the pool (the buffer moves, no copy).
+  Status AppendParts(const uint8_t* p, int64_t size) {
+    const auto part = static_cast<size_t>(client_->options().part_size);
+    while (size > 0) {
+      if (buffer_.capacity() < part) buffer_.reserve(part);
+      const int64_t take = std::min<int64_t>(size, static_cast<int64_t>(part - buffer_.size()));
+      buffer_.insert(buffer_.end(), p, p + take);
+      p += take;
+      size -= take;
+      if (buffer_.size() == part) {
+        RETURN_IF_ERROR(SendPart(std::move(buffer_)));
+        buffer_ = {};
+      }
+    }
+    return Status::OK();
+  }
+
   Status SendPart(std::vector<uint8_t> bytes) {
     const int number = static_cast<int>(etags_.size()) + 1;
     etags_.emplace_back();
