@@ -17,6 +17,9 @@
 /// - Errors: the first error cancels the plan (pending work is dropped, running work is asked to
 ///   stop through TaskContext::stop_token) and is returned naming the stage; Execute returns
 ///   only after every thread has finished.
+/// - Liveness: a read task that holds more than the budget (one huge row group) still runs
+///   when nothing else in the plan can move; the watchdog (stall_timeout) turns any remaining
+///   stall into an error naming the plan's state.
 ///
 /// Threading: Execute blocks the calling thread; it may be called from several threads for
 /// different plans. Callbacks (on_progress, on_bad_row) run on executor threads.
@@ -52,6 +55,10 @@ struct ExecutorOptions {
   std::stop_token stop;
   /// Allocator handed to stages through TaskContext.
   Allocator* allocator = nullptr;
+  /// No-progress watchdog: when no stage has moved a batch for this long while work remains,
+  /// the plan fails with a Stalled error that describes every stage (queues, workers, bytes in
+  /// flight) instead of hanging. Zero turns it off.
+  std::chrono::milliseconds stall_timeout{0};
 };
 
 /// Runs `plan` to the end. `stats` (optional) receives the final statistics in every case.

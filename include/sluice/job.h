@@ -52,6 +52,7 @@ struct JobSpec {
   struct Resources {
     int cpus = 0;                    // 0 = every core
     int64_t memory = int64_t{4} << 30;  // the executor's in-flight budget
+    double stall_timeout_s = 300;       // no-progress watchdog; 0 = off
   } resources;
 
   /// The keys that decide the output, in canonical form: a rerun against an existing output

@@ -74,4 +74,7 @@ class Allocator {
 /// The process-wide host allocator (64-byte aligned heap memory).
 Allocator* HostAllocator();
 
+/// This process's resident set size now (/proc/self/statm), 0 where unknown.
+int64_t CurrentRssBytes();
+
 }  // namespace sluice

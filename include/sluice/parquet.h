@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,19 @@ struct ParquetReadOptions {
   int64_t max_chunk_values = int64_t{1} << 31;
 };
 
+/// One row group read a slice of rows at a time, page by page, so the memory it holds is
+/// about one read window and one decoded page per column plus the rows asked for, however
+/// large the row group (a 1 GB row group of raw images streams through a 32 MiB budget).
+/// Used by one thread at a time; the ParquetReader that made it must outlive it.
+class ParquetRowGroupStream {
+ public:
+  virtual ~ParquetRowGroupStream() = default;
+  /// The next `rows` rows (fewer only at the row group's end); nullopt when it is done.
+  virtual Result<std::optional<Batch>> Next(int64_t rows) = 0;
+  /// Bytes held now: read windows, decoded values not yet returned, dictionaries.
+  virtual int64_t buffered_bytes() const = 0;
+};
+
 class ParquetReader {
  public:
   static Result<std::unique_ptr<ParquetReader>> Open(std::shared_ptr<RandomAccessFile> file,
@@ -61,11 +75,15 @@ class ParquetReader {
   /// Row group `row_group` with the named columns in the given order (all when empty). Reads
   /// only the byte ranges of those column chunks, nearby ranges coalesced into one read.
   Result<Batch> ReadRowGroup(int row_group, const std::vector<std::string>& columns = {}) const;
+  /// The same rows as ReadRowGroup, as a stream of slices (ParquetRowGroupStream).
+  Result<std::unique_ptr<ParquetRowGroupStream>> StreamRowGroup(int row_group, const std::vector<std::string>& columns = {}) const;
   /// Schema, row groups, sizes, encodings, compression and statistics, for people.
   std::string Inspect() const;
 
- private:
+  /// The reader's state; opaque outside the Parquet module (defined in src/formats/parquet).
   struct Impl;
+
+ private:
   explicit ParquetReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

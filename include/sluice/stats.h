@@ -54,6 +54,8 @@ struct PlanStats {
   int64_t memory_budget = 0;
   int64_t in_flight_bytes = 0;
   int64_t peak_in_flight_bytes = 0;
+  int64_t rss_at_start_bytes = 0;  // process RSS when the plan started (models, libraries)
+  int64_t peak_rss_bytes = 0;      // the largest RSS sampled while the plan ran
   int64_t bad_row_count = 0;
   std::vector<BadRow> bad_rows;  // the first kMaxKeptBadRows, when no handler takes them
   std::string status = "running";  // "running", "OK" or the error

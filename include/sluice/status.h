@@ -24,6 +24,7 @@ enum class StatusCode {
   kIOError,            // environment: storage or network failed
   kResourceExhausted,  // environment: out of memory, budget, device memory
   kCancelled,          // the plan was stopped (by an error elsewhere or by the caller)
+  kStalled,            // nothing moved for longer than the no-progress watchdog allows
   kUnimplemented,      // not supported (yet)
   kInternal,           // a bug in sluice
 };
@@ -42,6 +43,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+  static Status Stalled(std::string m) { return {StatusCode::kStalled, std::move(m)}; }
   static Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

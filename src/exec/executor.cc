@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <memory>
+
 #include "plan_run.h"
 
 namespace sluice {
@@ -16,8 +18,12 @@ Status Execute(const Plan& plan, const ExecutorOptions& options, PlanStats* stat
   if (options.sample_interval.count() <= 0 || options.progress_interval.count() <= 0) {
     return Status::InvalidArgument("sample and progress intervals must be positive");
   }
-  exec::PlanRun run(plan, options);
-  return run.Run(stats);
+  auto run = std::make_unique<exec::PlanRun>(plan, options);
+  Status status = run->Run(stats);
+  // A watchdog trip may leave a thread stuck in user code that never returns: its state must
+  // outlive this call, so it is left allocated (the process is expected to exit on this error).
+  if (run->abandoned()) (void)run.release();
+  return status;
 }
 
 int64_t PhysicalMemoryBytes() {

@@ -101,7 +101,10 @@ bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index, int64_t task
   }
   if (!HasOutputRoom(st, 1)) return false;
   if (task_buffered > 0) return true;  // handing out what is already read does not grow memory
-  if (in_flight_ == 0 && st.reading == 0) return true;  // one batch larger than the budget still runs
+  // Progress guarantee: when nothing else can move (no read running, no task holding rows to
+  // hand out, every later stage empty and idle), one read runs whatever its size: a row group
+  // larger than the budget, or the rows a partial batch waiting in a rebatch needs.
+  if (st.reading == 0 && st.holding == 0 && (in_flight_ == 0 || DownstreamIdle(0))) return true;
   // Storage read-ahead (S3 prefetch windows) holds memory too.
   return in_flight_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;
 }
@@ -128,6 +131,7 @@ void PlanRun::Emit(StageRun& from, Item item) {
   }
   next.input.Push(std::move(item));
   ++pushes_;
+  last_progress_ = Clock::now();
   next.stats.max_queue_batches = std::max(next.stats.max_queue_batches, next.input.batches());
 }
 
@@ -136,6 +140,7 @@ void PlanRun::Complete(StageRun& st, const Item& item, int64_t slots, Result<std
   --st.running;
   st.reserved_out -= slots;
   st.stats.busy_s += std::chrono::duration<double>(busy).count();
+  last_progress_ = Clock::now();
   if (!item.marker) {
     ++st.stats.batches_in;
     st.stats.rows_in += item.batch.num_rows();
@@ -294,6 +299,8 @@ Status PlanRun::Run(PlanStats* stats) {
   {
     std::unique_lock lock(mu_);
     start_ = Clock::now();
+    rss_at_start_ = peak_rss_ = CurrentRssBytes();
+    last_progress_ = start_;
     for (size_t s = 0; s < stages_.size(); ++s) {
       StageRun& st = *stages_[s];
       if (st.spec.kind == StageKind::kSource) {
@@ -319,7 +326,24 @@ Status PlanRun::Run(PlanStats* stats) {
   }
   {
     std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [this] { return live_threads_ == 0 && pool_busy_ == 0; });
+    auto all_left = [this] { return live_threads_ == 0 && pool_busy_ == 0; };
+    done_cv_.wait(lock, [&] { return all_left() || stall_tripped_; });
+    if (!all_left() && !done_cv_.wait_for(lock, kStallGrace, all_left)) {
+      // A thread is stuck in user code (a model that never returns): report the stall now
+      // rather than hang with it. Its state stays allocated (Execute leaks this PlanRun).
+      abandoned_ = true;
+      finished_ = true;
+      monitor_cv_.notify_all();
+      lock.unlock();
+      monitor_.join();
+      for (auto& t : threads_) t.detach();
+      lock.lock();
+      if (stats) {
+        *stats = Snapshot();
+        stats->status = status_.ToString();
+      }
+      return status_;
+    }
     if (status_.ok() && !stages_.back()->drained) {
       status_ = Status::Internal("the plan stopped with work left (scheduler bug)");
     }

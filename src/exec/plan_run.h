@@ -40,11 +40,16 @@ class PlanRun {
   PlanRun(const Plan& plan, const ExecutorOptions& options);
   ~PlanRun();
   Status Run(PlanStats* stats);
+  /// True when Run returned after a watchdog trip while a thread was still stuck in user code:
+  /// the PlanRun must then never be destroyed (that thread may still return into it).
+  bool abandoned() const { return abandoned_; }
 
  private:
   using Clock = std::chrono::steady_clock;
   static constexpr double kCoalesceAboveRate = 1500;  // batches/s; off again below a third of it
   static constexpr std::chrono::microseconds kDispatchTick{1000};
+  /// After a watchdog trip, how long threads get to leave before Run returns without them.
+  static constexpr std::chrono::seconds kStallGrace{5};
 
   struct StageRun {
     StageRun(const StageSpec& s, int i, bool ordered)
@@ -69,6 +74,7 @@ class PlanRun {
     bool exhausted = false;
     int workers_alive = 0;
     int reading = 0;
+    int holding = 0;  // workers whose task holds rows it has read but not yet handed out
     int64_t max_batch_bytes = 0;
     std::set<int64_t> active_tasks;
     // Rebatch.
@@ -105,6 +111,10 @@ class PlanRun {
   void Pump(bool tick = false);
   void UpdateDrained();
   void Fail(Status status);
+  /// The plan's state for the watchdog's error: every stage's queue, workers and bytes.
+  std::string DescribeState() const;
+  /// Fails the plan when nothing has moved for options_.stall_timeout.
+  void CheckProgress(Clock::time_point now);
 
   // Threads (plan_run_workers.cc).
   void SourceWorker(int worker);
@@ -143,7 +153,11 @@ class PlanRun {
   uint64_t pushes_at_sample_ = 0;
   bool coalesce_ = false;
   int64_t peak_in_flight_ = 0;
+  int64_t rss_at_start_ = 0, peak_rss_ = 0;
   Clock::time_point start_;
+  Clock::time_point last_progress_;  // a batch last moved between stages or finished a stage
+  bool stall_tripped_ = false;
+  bool abandoned_ = false;
   double timeline_interval_s_ = 1.0;
   double next_timeline_s_ = 0;
   std::stop_source stop_source_;

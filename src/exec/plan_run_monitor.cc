@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "plan_run.h"
+#include "sluice/byte_units.h"
+#include "sluice/s3.h"
 
 namespace sluice::exec {
 
@@ -26,6 +28,7 @@ void PlanRun::MonitorLoop() {
     if (!cancelled_) {
       for (auto& st : stages_) Autoscale(*st);
       Pump(/*tick=*/true);
+      CheckProgress(now);
     }
     if (options_.on_progress && now >= next_progress) {
       next_progress = now + options_.progress_interval;
@@ -38,6 +41,37 @@ void PlanRun::MonitorLoop() {
   }
 }
 
+void PlanRun::CheckProgress(Clock::time_point now) {
+  if (options_.stall_timeout.count() <= 0 || stall_tripped_ || now - last_progress_ < options_.stall_timeout) return;
+  stall_tripped_ = true;
+  const double idle_s = std::chrono::duration<double>(now - last_progress_).count();
+  char head[160];
+  std::snprintf(head, sizeof(head), "no stage moved a batch for %.0f s (the no-progress watchdog allows %.0f s); ", idle_s,
+                std::chrono::duration<double>(options_.stall_timeout).count());
+  Fail(Status::Stalled(head + DescribeState()));
+}
+
+std::string PlanRun::DescribeState() const {
+  std::string s = "plan state: " + FormatBytes(in_flight_) + " in flight of a " + FormatBytes(budget_) + " budget";
+  if (const int64_t ahead = ReadAheadBytesInFlight(); ahead > 0) s += " (+" + FormatBytes(ahead) + " storage read-ahead)";
+  for (const auto& stp : stages_) {
+    const StageRun& st = *stp;
+    s += "; " + st.label + ": ";
+    if (st.spec.kind == StageKind::kSource) {
+      s += std::to_string(st.workers_alive) + " workers alive, " + std::to_string(st.reading) + " reading, " +
+           std::to_string(st.waiting) + " waiting for admission, " + std::to_string(st.active_tasks.size()) + " tasks open (" +
+           std::to_string(st.holding) + " holding rows), " + (st.exhausted ? "all tasks handed out" : "more tasks to come");
+    } else {
+      s += "queue " + std::to_string(st.input.batches()) + "/" + std::to_string(st.max_batches) + " batches (" +
+           FormatBytes(st.input.bytes()) + "), " + std::to_string(st.running) + " of " + std::to_string(st.concurrency) + " running";
+      if (!IsPoolStage(st)) s += ", " + std::to_string(st.waiting) + " idle";
+      if (st.rebatcher) s += ", " + std::to_string(st.rebatcher->pending_rows()) + " rows pending";
+      if (st.drained) s += ", done";
+    }
+  }
+  return s;
+}
+
 void PlanRun::UpdateCoalescing(double dt) {
   const double rate = static_cast<double>(pushes_ - pushes_at_sample_) / dt;
   pushes_at_sample_ = pushes_;
@@ -46,6 +80,7 @@ void PlanRun::UpdateCoalescing(double dt) {
 }
 
 void PlanRun::Sample(double dt) {
+  peak_rss_ = std::max(peak_rss_, CurrentRssBytes());
   const double t = std::chrono::duration<double>(Clock::now() - start_).count();
   const bool record = t >= next_timeline_s_;
   for (auto& stp : stages_) {
@@ -121,6 +156,8 @@ PlanStats PlanRun::Snapshot() const {
   ps.memory_budget = budget_;
   ps.in_flight_bytes = in_flight_;
   ps.peak_in_flight_bytes = peak_in_flight_;
+  ps.rss_at_start_bytes = rss_at_start_;
+  ps.peak_rss_bytes = peak_rss_;
   std::vector<int64_t> bad_by_stage;
   {
     std::lock_guard lock(bad_mu_);

@@ -70,6 +70,7 @@ void PlanRun::SourceWorker(int worker) {
     // grow memory by the batch plus that buffer (the next read is admitted by this size).
     const int64_t buffer_growth = buffered - task_buffered;
     AddInFlight(buffer_growth);
+    st.holding += (buffered > 0 ? 1 : 0) - (task_buffered > 0 ? 1 : 0);
     task_buffered = buffered;
     st.stats.busy_s += std::chrono::duration<double>(busy).count();
     if (!read.ok()) {
@@ -105,6 +106,7 @@ void PlanRun::SourceWorker(int worker) {
       }
       st.active_tasks.erase(task_index);
       AddInFlight(-task_buffered);
+      if (task_buffered > 0) --st.holding;
       task_buffered = 0;
       lock.unlock();
       task.reset();  // a task may release files or connections: do it outside the lock
@@ -113,6 +115,7 @@ void PlanRun::SourceWorker(int worker) {
     Pump();
   }
   AddInFlight(-task_buffered);  // a task dropped by cancellation
+  if (task_buffered > 0) --st.holding;
   if (held) {
     AddInFlight(-held->bytes);
     --st.reserved_out;

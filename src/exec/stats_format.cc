@@ -90,7 +90,8 @@ std::string FormatSummary(const PlanStats& stats) {
   const int64_t rows = stats.stages.empty() ? 0 : stats.stages.back().rows_in;
   out += "wall " + Fixed(stats.wall_s, 2) + " s, " + Count(stats.wall_s > 0 ? static_cast<double>(rows) / stats.wall_s : 0) +
          " rows/s end to end, peak in flight " + FormatBytes(stats.peak_in_flight_bytes) + " of " +
-         FormatBytes(stats.memory_budget) + " budget, " + std::to_string(stats.cpu_threads) + " CPU threads, " +
+         FormatBytes(stats.memory_budget) + " budget, peak RSS " + FormatBytes(stats.peak_rss_bytes) + " (" +
+         FormatBytes(stats.rss_at_start_bytes) + " at the start), " + std::to_string(stats.cpu_threads) + " CPU threads, " +
          std::to_string(stats.bad_row_count) + " bad rows, status " + stats.status + "\n";
   return out;
 }
@@ -102,6 +103,8 @@ std::string StatsToJson(const PlanStats& stats) {
   o += "  \"cpu_threads\": " + std::to_string(stats.cpu_threads) + ",\n";
   o += "  \"memory_budget\": " + std::to_string(stats.memory_budget) + ",\n";
   o += "  \"peak_in_flight_bytes\": " + std::to_string(stats.peak_in_flight_bytes) + ",\n";
+  o += "  \"rss_at_start_bytes\": " + std::to_string(stats.rss_at_start_bytes) + ",\n";
+  o += "  \"peak_rss_bytes\": " + std::to_string(stats.peak_rss_bytes) + ",\n";
   o += "  \"bad_row_count\": " + std::to_string(stats.bad_row_count) + ",\n";
   o += "  \"bad_rows\": [";
   for (size_t i = 0; i < stats.bad_rows.size(); ++i) {

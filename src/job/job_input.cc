@@ -115,6 +115,7 @@ class ParquetShardTask final : public ReadTask {
       : shard_(std::move(shard)), batch_rows_(batch_rows), read_{spec.input.id_column, spec.input.image_column}, names_{"id", "image"} {
     read_.insert(read_.end(), spec.output.include.begin(), spec.output.include.end());
     names_.insert(names_.end(), spec.output.include.begin(), spec.output.include.end());
+    names_.push_back(kShardColumn);
   }
 
   Result<std::optional<Batch>> Next(TaskContext&) override {
@@ -123,26 +124,29 @@ class ParquetShardTask final : public ReadTask {
       ASSIGN_OR_RETURN(auto file, fsys->OpenForRead(shard_.file));
       ASSIGN_OR_RETURN(reader_, ParquetReader::Open(file));
     }
-    while (pending_.num_rows() == pending_at_ && group_ < shard_.num_row_groups) {
-      if (emitted_ >= shard_.rows) return std::optional<Batch>();
-      ASSIGN_OR_RETURN(Batch b, reader_->ReadRowGroup(shard_.first_row_group + group_++, read_));
+    // Row groups stream page by page in slices of batch_rows: a row group larger than the
+    // memory budget costs about one page per column, not the whole group.
+    while (emitted_ < shard_.rows) {
+      if (!stream_) {
+        if (group_ >= shard_.num_row_groups) break;
+        ASSIGN_OR_RETURN(stream_, reader_->StreamRowGroup(shard_.first_row_group + group_++, read_));
+      }
+      ASSIGN_OR_RETURN(std::optional<Batch> slice, stream_->Next(std::min(batch_rows_, shard_.rows - emitted_)));
+      if (!slice) {
+        stream_.reset();
+        continue;
+      }
+      const int64_t n = slice->num_rows();
       std::vector<Column> columns;
-      for (int i = 0; i < b.num_columns(); ++i) columns.push_back(b.column(i));
-      ASSIGN_OR_RETURN(pending_, Batch::Make(names_, std::move(columns)));  // the job's column names
-      pending_at_ = 0;
+      for (int i = 0; i < slice->num_columns(); ++i) columns.push_back(slice->column(i));
+      columns.push_back(ShardColumn(shard_.index, n));
+      ASSIGN_OR_RETURN(Batch out, Batch::Make(names_, std::move(columns)));  // the job's column names
+      emitted_ += n;
+      return std::optional<Batch>(std::move(out));
     }
-    const int64_t n = std::min({batch_rows_, pending_.num_rows() - pending_at_, shard_.rows - emitted_});
-    if (n <= 0) return std::optional<Batch>();
-    Batch out = pending_.Slice(pending_at_, n);
-    pending_at_ += n;
-    emitted_ += n;
-    ASSIGN_OR_RETURN(out, out.WithColumn(kShardColumn, ShardColumn(shard_.index, n)));
-    return std::optional<Batch>(std::move(out));
+    return std::optional<Batch>();
   }
-  int64_t buffered_bytes() const override {
-    const int64_t rows = pending_.num_rows();
-    return rows == 0 ? 0 : pending_.ByteSize() * (rows - pending_at_) / rows;
-  }
+  int64_t buffered_bytes() const override { return stream_ ? stream_->buffered_bytes() : 0; }
   std::string Describe() const override {
     return "'" + shard_.file + "' row groups " + std::to_string(shard_.first_row_group) + "-" +
            std::to_string(shard_.first_row_group + shard_.num_row_groups - 1) + " (shard " + std::to_string(shard_.index) + ")";
@@ -152,10 +156,9 @@ class ParquetShardTask final : public ReadTask {
   Shard shard_;
   int64_t batch_rows_;
   std::vector<std::string> read_;   // the file's columns: id, image, included
-  std::vector<std::string> names_;  // as the job calls them: "id", "image", included
+  std::vector<std::string> names_;  // as the job calls them: "id", "image", included, kShardColumn
   std::unique_ptr<ParquetReader> reader_;
-  Batch pending_ = Batch::Empty(0);
-  int64_t pending_at_ = 0;
+  std::unique_ptr<ParquetRowGroupStream> stream_;  // declared after reader_: destroyed first
   int group_ = 0;
   int64_t emitted_ = 0;
 };

@@ -46,6 +46,7 @@ errors:
 resources:
   cpus: auto                 # threads for reading and preprocessing
   memory: 4GiB               # the executor's in-flight budget (bytes between read and write)
+  stall_timeout: 300s        # fail (naming every stage's state) when no batch moves this long; 0 = off
 )";
 }
 

@@ -191,6 +191,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     ExecutorOptions eo;
     eo.cpu_threads = cpus;
     eo.memory_budget = spec.resources.memory;
+    eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
     eo.stop = options.stop;
     eo.on_progress = options.on_progress;
     eo.on_bad_row = [bad_count, limit, total = input.total_rows](const BadRow& row) -> Status {
@@ -202,6 +203,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       return Status::OK();
     };
     Status st = Execute(plan, eo, &result.stats);
+    // After a watchdog trip a replica may still be inside the model: keep the models alive
+    // (the caller is expected to exit; see Execute).
+    if (st.code() == StatusCode::kStalled) (void)new auto(*models);
     result.bad_rows = bad_count->load();
     if (!st.ok()) return st;
     if (gate) {  // time waiting for the other's turn is not work

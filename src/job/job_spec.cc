@@ -18,9 +18,30 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads", "normalize"}},
       {"output", {"uri", "format", "top_k", "include", "compression"}},
       {"errors", {"max_bad_rows"}},
-      {"resources", {"cpus", "memory"}},
+      {"resources", {"cpus", "memory", "stall_timeout"}},
   };
   return keys;
+}
+
+/// "300", "300s", "5m", "1h", "1.5m", "0" (off) -> seconds.
+Result<double> ParseDurationSeconds(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return Status::InvalidArgument("'" + text + "' is not a duration (examples: 300s, 5m, 1h, 0 for off)");
+  }
+  const std::string unit = text.substr(used);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "ms") scale = 0.001;
+  if (unit == "m" || unit == "min") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (scale == 0 || value < 0) {
+    return Status::InvalidArgument("'" + text + "' is not a duration (examples: 300s, 5m, 1h, 0 for off)");
+  }
+  return value * scale;
 }
 
 /// Applies "a.b.c=value" to the tree; the value is read as YAML (5, cpu, [a, b], "x y").
@@ -155,6 +176,13 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
     auto bytes = ParseBytes(memory);
     if (!bytes.ok()) return bytes.status().WithContext(source + ": resources.memory");
     spec.resources.memory = *bytes;
+  }
+  std::string stall;
+  RETURN_IF_ERROR(r.Get(res, "resources", "stall_timeout", &stall));
+  if (!stall.empty()) {
+    auto seconds = ParseDurationSeconds(stall);
+    if (!seconds.ok()) return seconds.status().WithContext(source + ": resources.stall_timeout");
+    spec.resources.stall_timeout_s = *seconds;
   }
 
   // Validation: everything a run needs, named by key.

@@ -14,7 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_chunk_values = 1 << 20;
   auto reader = ParquetReader::Open(file, options);
   if (!reader.ok()) return 0;
-  for (int g = 0; g < (*reader)->num_row_groups() && g < 16; ++g) (void)(*reader)->ReadRowGroup(g);
+  for (int g = 0; g < (*reader)->num_row_groups() && g < 16; ++g) {
+    (void)(*reader)->ReadRowGroup(g);
+    auto stream = (*reader)->StreamRowGroup(g);
+    for (int i = 0; stream.ok() && i < 1 << 16; ++i) {
+      auto slice = (*stream)->Next(5);
+      if (!slice.ok() || !*slice) break;
+    }
+  }
   (void)(*reader)->Inspect();
   return 0;
 }

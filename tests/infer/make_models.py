@@ -7,6 +7,7 @@ random weights from a fixed seed, inputs, and what PyTorch in Python computes fo
 DIR/tiny.pt        a small CNN, 10 classes, input [N, 3, 32, 32]
 DIR/resnet18.pt    torchvision resnet18 (random weights), input [N, 3, 224, 224]
 DIR/throws.pt      a scripted model that raises when its input holds a negative first value
+DIR/stalls.pt      a scripted model that never returns for a batch of exactly 8 rows (a hung model)
 DIR/<model>_input.npy, <model>_logits.npy, <model>_top5_ids.npy, <model>_top5_scores.npy
 """
 import argparse
@@ -36,6 +37,14 @@ class Throws(torch.nn.Module):
         return x.flatten(1)[:, :10]
 
 
+class Stalls(torch.nn.Module):
+    def forward(self, x):
+        n = x.size(0)
+        while n == 8:  # spins forever: what a deadlocked kernel or a hung device looks like
+            x = x + 0.0
+        return x.flatten(1)[:, :10]
+
+
 def save_expected(out, name, model, x):
     with torch.no_grad():
         logits = model(x)
@@ -61,6 +70,7 @@ def main():
     torch.jit.trace(tiny, x).save(os.path.join(a.out, "tiny.pt"))
     save_expected(a.out, "tiny", tiny, x)
     torch.jit.script(Throws()).save(os.path.join(a.out, "throws.pt"))
+    torch.jit.script(Stalls()).save(os.path.join(a.out, "stalls.pt"))
     torch.manual_seed(0)
     r18 = torchvision.models.resnet18().eval()
     x = torch.randn(2, 3, 224, 224)

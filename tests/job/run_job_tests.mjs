@@ -21,6 +21,7 @@ import {
 } from './lib/job_runs.mjs';
 import { getObject, listKeys, putObject, startS3rver } from './lib/s3_peer.mjs';
 import { crashResume, memoryBound } from './stress_cases.mjs';
+import { bigRowGroups, soak, watchdog } from './liveness_cases.mjs';
 
 function parseArgs(argv) {
   const o = { only: null, seed: null, keep: false };
@@ -329,13 +330,18 @@ const CASES = [
   ['fail_fast', failFast],
   ['memory_bound', memoryBound],
   ['s3_input', s3Input],
+  ['big_row_groups', bigRowGroups],
+  ['watchdog', watchdog],
+  ['soak', soak],  // long: only when named with --only (ctest job_soak, label slow)
 ];
+const ONLY_WHEN_NAMED = new Set(['soak']);
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const unknown = (o.only ?? []).filter((n) => !CASES.some(([name]) => name === n));
   if (unknown.length) usage(`unknown case ${unknown} (cases: ${CASES.map(([n]) => n).join(', ')})`);
   const tiny = resolve(o.models, 'tiny.pt');
+  const stalls = resolve(o.models, 'stalls.pt');
   if (!existsSync(tiny)) usage(`${tiny} is missing (the make_test_models ctest fixture makes it)`);
   mkdirSync(o.work, { recursive: true });
   for (const old of readdirSync(o.work).filter((n) => n.startsWith('run-'))) {  // kept by an earlier failing run
@@ -345,7 +351,7 @@ async function main() {
   const db = await DuckDB.open();
   const seed = o.seed ?? (Date.now() % 1_000_000);
   const ctx = {
-    bin: resolve(o.sluice), tiny, photos: resolve(o.photos), db, seed,
+    bin: resolve(o.sluice), tiny, stalls, photos: resolve(o.photos), db, seed,
     data: new Datasets({ bin: resolve(o.sluice), photos: resolve(o.photos), root: join(work, 'data'), db }),
     note: (msg) => console.log(`# ${ctx.current}: ${msg}`),
   };
@@ -354,7 +360,7 @@ async function main() {
   let passed = 0;
   let failed = 0;
   for (const [name, run] of CASES) {
-    if (o.only && !o.only.includes(name)) continue;
+    if (o.only ? !o.only.includes(name) : ONLY_WHEN_NAMED.has(name)) continue;
     ctx.current = name;
     const dir = join(work, name);
     mkdirSync(dir, { recursive: true });

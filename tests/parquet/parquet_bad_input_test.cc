@@ -40,13 +40,25 @@ std::vector<uint8_t> ValidFile() {
   return std::vector<uint8_t>(all->data(), all->data() + all->size());
 }
 
-/// Opens and reads every row group; returns the first error (or OK).
+/// Opens and reads every row group whole and streamed in slices of 3 rows; returns the first
+/// error (or OK). Both ways must agree on whether the file is readable.
 Status ReadAll(const std::vector<uint8_t>& bytes, ParquetReadOptions options = {}) {
   auto file = MakeBufferFile(Buffer::CopyOf(bytes), "bad.parquet");
   ASSIGN_OR_RETURN(auto reader, ParquetReader::Open(file, options));
-  for (int g = 0; g < reader->num_row_groups(); ++g) RETURN_IF_ERROR(reader->ReadRowGroup(g).status());
+  Status whole, streamed;
+  for (int g = 0; g < reader->num_row_groups() && whole.ok(); ++g) whole = reader->ReadRowGroup(g).status();
+  for (int g = 0; g < reader->num_row_groups() && streamed.ok(); ++g) {
+    auto stream = reader->StreamRowGroup(g);
+    streamed = stream.status();
+    while (streamed.ok()) {
+      auto slice = (*stream)->Next(3);
+      streamed = slice.status();
+      if (!slice.ok() || !*slice) break;
+    }
+  }
   (void)reader->Inspect();
-  return Status::OK();
+  RETURN_IF_ERROR(whole);
+  return streamed;
 }
 
 uint32_t FooterLength(const std::vector<uint8_t>& f) {

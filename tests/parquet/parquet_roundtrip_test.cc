@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -90,6 +91,37 @@ TEST_P(RoundTripTest, AllTypesSurvive) {
   EXPECT_EQ(p.column(1).Value<int64_t>(0), 9007199254740993LL);  // global row 6 = row 2 of the second batch
 }
 
+/// Row group `g` read as a stream in slices of `slice` rows, concatenated.
+Batch Streamed(const ParquetReader& r, int g, int64_t slice, const std::vector<std::string>& columns = {}) {
+  auto stream = r.StreamRowGroup(g, columns).value();
+  std::vector<Batch> parts;
+  for (;;) {
+    auto next = stream->Next(slice);
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!next.ok() || !*next) break;
+    EXPECT_LE((*next)->num_rows(), slice);
+    parts.push_back(std::move(**next));
+  }
+  EXPECT_EQ(stream->buffered_bytes(), 0);
+  return Batch::Concat(parts).value();
+}
+
+TEST_P(RoundTripTest, StreamedSlicesEqualWholeRowGroups) {
+  const std::string path = TempPath("stream_" + GetParam() + ".parquet");
+  ParquetWriteOptions opt;
+  opt.compression = GetParam();
+  opt.row_group_rows = 6;
+  auto w = ParquetWriter::Open(path, opt).value();
+  ASSERT_TRUE(w->Write(AllTypes(0)).ok());
+  ASSERT_TRUE(w->Write(AllTypes(100)).ok());
+  ASSERT_TRUE(w->Close().ok());
+  auto r = ParquetReader::Open(OpenLocalFile(path).value()).value();
+  for (int g = 0; g < 2; ++g) {
+    for (int64_t slice : {1, 4, 100}) ExpectSameRows(Streamed(*r, g, slice), r->ReadRowGroup(g).value());
+  }
+  ExpectSameRows(Streamed(*r, 1, 1, {"s", "id"}), r->ReadRowGroup(1, {"s", "id"}).value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Codecs, RoundTripTest, ::testing::Values("none", "snappy", "gzip", "zstd", "lz4_raw", "brotli"));
 
 TEST(ParquetWriterTest, DictionaryAndManyPages) {
@@ -112,6 +144,40 @@ TEST(ParquetWriterTest, DictionaryAndManyPages) {
   EXPECT_NE(info.find("min \"label_0\""), std::string::npos) << info;
   EXPECT_NE(info.find("max 19999"), std::string::npos) << info;
   ExpectSameRows(r->ReadRowGroup(0).value(), b);
+}
+
+TEST(ParquetStreamTest, ManySmallPagesListsAndLargeTensorsStreamInBoundedMemory) {
+  const std::string path = TempPath("stream_pages.parquet");
+  std::vector<std::string> s;
+  std::vector<int64_t> ids, offsets{0};
+  std::vector<int32_t> values;
+  const int64_t rows = 3000;
+  auto tensor = Column::Allocate(DataType::Tensor(DType::kUInt8, {64, 64, 3}), rows).value();  // 12 KiB a row, 36 MiB
+  for (int64_t i = 0; i < rows; ++i) {
+    s.push_back("label_" + std::to_string(i % 7));
+    ids.push_back(i);
+    for (int64_t k = 0; k < i % 5; ++k) values.push_back(static_cast<int32_t>(i * 10 + k));
+    offsets.push_back(static_cast<int64_t>(values.size()));
+    std::memset(tensor.MutableRowData(i), static_cast<int>(i % 251), 64 * 64 * 3);
+  }
+  auto off = Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 8});
+  Column list = Column::MakeList(rows, off, Column::FromValues<int32_t>(values)).value();
+  ParquetWriteOptions opt;
+  opt.page_bytes = 4096;
+  opt.compression = "none";
+  auto w = ParquetWriter::Open(path, opt).value();
+  Batch b = Batch::Make({"id", "s", "li", "t"}, {Column::FromValues<int64_t>(ids), Column::FromStrings(s), list, tensor}).value();
+  ASSERT_TRUE(w->Write(b).ok());
+  ASSERT_TRUE(w->Close().ok());
+  auto r = ParquetReader::Open(OpenLocalFile(path).value()).value();
+  ASSERT_EQ(r->num_row_groups(), 1);
+  for (int64_t slice : {7, 1000}) ExpectSameRows(Streamed(*r, 0, slice), b);
+  // What the stream holds stays near one window per column plus the slice, not the 36 MiB group.
+  auto stream = r->StreamRowGroup(0).value();
+  int64_t most = 0;
+  while (auto next = stream->Next(32).value()) most = std::max(most, stream->buffered_bytes());
+  EXPECT_GT(most, 0);
+  EXPECT_LT(most, int64_t{8} << 20) << most;
 }
 
 TEST(ParquetWriterTest, EmptyFileKeepsItsSchema) {

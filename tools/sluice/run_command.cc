@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -69,6 +71,12 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   display.Finish();
   if (!result.ok()) {
     std::fprintf(stderr, "sluice run: %s\n", result.status().ToString().c_str());
+    if (result.status().code() == StatusCode::kStalled) {
+      // A thread may still be stuck inside the model or storage: leave without running
+      // destructors under it. Nothing half-written was published; a rerun resumes.
+      std::fflush(nullptr);
+      _exit(1);
+    }
     return result.status().IsUserError() ? 2 : 1;
   }
   std::fprintf(stderr, "%s", result->Summary().c_str());

@@ -114,11 +114,101 @@ Result<Column> Scatter(const Column& dense, const std::vector<uint8_t>& valid) {
 
 }  // namespace
 
+Status PageDecoder::CheckSizes(const PageHeader& h, size_t bytes_left, const std::string& pw) {
+  const int64_t compressed = h.compressed_page_size, uncompressed = h.uncompressed_page_size;
+  if (compressed < 0 || static_cast<uint64_t>(compressed) > bytes_left) {
+    return Status::InvalidData(pw + ": page of " + std::to_string(compressed) + " bytes but " + std::to_string(bytes_left) +
+                               " bytes left in the column chunk");
+  }
+  if (uncompressed < 0 || uncompressed > kUncompressedCeiling ||
+      (uncompressed > kUncompressedFloor && uncompressed / 1024 > compressed)) {
+    return Status::InvalidData(pw + ": implausible uncompressed size " + std::to_string(uncompressed) + " for a " +
+                               std::to_string(compressed) + "-byte page");
+  }
+  return Status::OK();
+}
+
+Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_t values_left, const std::string& pw,
+                           LeafData* out) {
+  const int64_t compressed = h.compressed_page_size, uncompressed = h.uncompressed_page_size;
+  auto in_page = [&](Status s) { return s.ok() ? s : s.WithContext(pw); };
+  if (h.type == PageType::kDictionaryPage) {
+    if (!h.dictionary_page) return Status::InvalidData(pw + ": dictionary page without its header");
+    if (has_dictionary_) return Status::InvalidData(pw + ": a second dictionary page");
+    if (h.dictionary_page->num_values < 0) return Status::InvalidData(pw + ": negative dictionary size");
+    RETURN_IF_ERROR(in_page(DecompressInto(meta_.codec, page_data, static_cast<size_t>(compressed), uncompressed, &scratch_)));
+    RETURN_IF_ERROR(in_page(DecodeValues(Encoding::kPlain, scratch_.data(), scratch_.size(), h.dictionary_page->num_values,
+                                         leaf_, nullptr, &dictionary_)));
+    has_dictionary_ = true;
+    return Status::OK();
+  }
+  const uint8_t* values = nullptr;
+  size_t values_size = 0;
+  int64_t n = 0;
+  Encoding encoding;
+  const size_t def_before = out->def.size();
+  if (h.type == PageType::kDataPage) {
+    if (!h.data_page) return Status::InvalidData(pw + ": data page without its header");
+    n = h.data_page->num_values;
+    encoding = h.data_page->encoding;
+    if (n < 0 || n > values_left) return Status::InvalidData(pw + ": " + std::to_string(n) + " values is more than the chunk has left");
+    const bool in_place = encoding == Encoding::kPlain && leaf_.physical == PhysicalType::kByteArray;
+    LargeBytes* target = in_place ? &out->values.bytes : &scratch_;
+    const size_t region = in_place ? target->size() : 0;
+    target->resize(region + static_cast<size_t>(uncompressed));
+    RETURN_IF_ERROR(in_page(Decompress(meta_.codec, page_data, static_cast<size_t>(compressed), target->data() + region,
+                                       static_cast<size_t>(uncompressed))));
+    const uint8_t* p = target->data() + region;
+    const uint8_t* end = p + uncompressed;
+    if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_rep, &out->rep)));
+    if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_def, &out->def)));
+    if (in_place) {
+      const int64_t non_null = CountNonNull(out->def, def_before, leaf_.max_def, n);
+      RETURN_IF_ERROR(in_page(CompactPlainByteArrays(&out->values, region, static_cast<size_t>(p - target->data()), non_null)));
+      out->slots += n;
+      return Status::OK();
+    }
+    values = p;
+    values_size = static_cast<size_t>(end - p);
+  } else if (h.type == PageType::kDataPageV2) {
+    if (!h.data_page_v2) return Status::InvalidData(pw + ": data page v2 without its header");
+    const DataPageHeaderV2& v2 = *h.data_page_v2;
+    n = v2.num_values;
+    encoding = v2.encoding;
+    if (n < 0 || n > values_left) return Status::InvalidData(pw + ": " + std::to_string(n) + " values is more than the chunk has left");
+    const int64_t levels = static_cast<int64_t>(v2.repetition_levels_byte_length) + v2.definition_levels_byte_length;
+    if (v2.repetition_levels_byte_length < 0 || v2.definition_levels_byte_length < 0 || levels > compressed ||
+        levels > uncompressed) {
+      return Status::InvalidData(pw + ": level lengths larger than the page");
+    }
+    if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data, static_cast<size_t>(v2.repetition_levels_byte_length), n, leaf_.max_rep, &out->rep)));
+    if (leaf_.max_def > 0) {
+      RETURN_IF_ERROR(in_page(ReadLevels(page_data + v2.repetition_levels_byte_length,
+                                         static_cast<size_t>(v2.definition_levels_byte_length), n, leaf_.max_def, &out->def)));
+    }
+    const uint8_t* body = page_data + levels;
+    const size_t body_size = static_cast<size_t>(compressed - levels);
+    if (v2.is_compressed && meta_.codec != Codec::kUncompressed) {
+      RETURN_IF_ERROR(in_page(DecompressInto(meta_.codec, body, body_size, uncompressed - levels, &scratch_)));
+      values = scratch_.data();
+      values_size = scratch_.size();
+    } else {
+      values = body;
+      values_size = body_size;
+    }
+  } else {
+    return Status::OK();  // index pages and unknown page types carry no values
+  }
+  const int64_t non_null = CountNonNull(out->def, def_before, leaf_.max_def, n);
+  RETURN_IF_ERROR(in_page(DecodeValues(encoding, values, values_size, non_null, leaf_, has_dictionary_ ? &dictionary_ : nullptr,
+                                       &out->values)));
+  out->slots += n;
+  return Status::OK();
+}
+
 Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& meta, const LeafColumn& leaf,
                        const std::string& where, LeafData* out) {
-  PhysicalValues dictionary;
-  bool has_dictionary = false;
-  LargeBytes scratch;
+  PageDecoder decoder(meta, leaf);
   size_t pos = 0;
   // The values can take no more room than the chunk uncompressed: reserve once instead of
   // regrowing (capped, since the size is the file's claim).
@@ -133,91 +223,10 @@ Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& m
     CompactReader header_reader(data + pos, size - pos, pw + " header");
     ASSIGN_OR_RETURN(PageHeader h, DecodePageHeader(header_reader));
     pos += header_reader.position();
-    const int64_t compressed = h.compressed_page_size, uncompressed = h.uncompressed_page_size;
-    if (compressed < 0 || static_cast<uint64_t>(compressed) > size - pos) {
-      return Status::InvalidData(pw + ": page of " + std::to_string(compressed) + " bytes but " + std::to_string(size - pos) +
-                                 " bytes left in the column chunk");
-    }
-    if (uncompressed < 0 || uncompressed > kUncompressedCeiling ||
-        (uncompressed > kUncompressedFloor && uncompressed / 1024 > compressed)) {
-      return Status::InvalidData(pw + ": implausible uncompressed size " + std::to_string(uncompressed) + " for a " +
-                                 std::to_string(compressed) + "-byte page");
-    }
+    RETURN_IF_ERROR(PageDecoder::CheckSizes(h, size - pos, pw));
     const uint8_t* page_data = data + pos;
-    pos += static_cast<size_t>(compressed);
-    auto in_page = [&](Status s) { return s.ok() ? s : s.WithContext(pw); };
-
-    if (h.type == PageType::kDictionaryPage) {
-      if (!h.dictionary_page) return Status::InvalidData(pw + ": dictionary page without its header");
-      if (has_dictionary) return Status::InvalidData(pw + ": a second dictionary page");
-      if (h.dictionary_page->num_values < 0) return Status::InvalidData(pw + ": negative dictionary size");
-      RETURN_IF_ERROR(in_page(DecompressInto(meta.codec, page_data, static_cast<size_t>(compressed), uncompressed, &scratch)));
-      RETURN_IF_ERROR(in_page(DecodeValues(Encoding::kPlain, scratch.data(), scratch.size(), h.dictionary_page->num_values,
-                                           leaf, nullptr, &dictionary)));
-      has_dictionary = true;
-      continue;
-    }
-    const uint8_t* values = nullptr;
-    size_t values_size = 0;
-    int64_t n = 0;
-    Encoding encoding;
-    const size_t def_before = out->def.size();
-    if (h.type == PageType::kDataPage) {
-      if (!h.data_page) return Status::InvalidData(pw + ": data page without its header");
-      n = h.data_page->num_values;
-      encoding = h.data_page->encoding;
-      if (n < 0 || n > meta.num_values - out->slots) return Status::InvalidData(pw + ": " + std::to_string(n) + " values is more than the chunk has left");
-      const bool in_place = encoding == Encoding::kPlain && leaf.physical == PhysicalType::kByteArray;
-      LargeBytes* target = in_place ? &out->values.bytes : &scratch;
-      const size_t region = in_place ? target->size() : 0;
-      target->resize(region + static_cast<size_t>(uncompressed));
-      RETURN_IF_ERROR(in_page(Decompress(meta.codec, page_data, static_cast<size_t>(compressed), target->data() + region,
-                                         static_cast<size_t>(uncompressed))));
-      const uint8_t* p = target->data() + region;
-      const uint8_t* end = p + uncompressed;
-      if (leaf.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf.max_rep, &out->rep)));
-      if (leaf.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf.max_def, &out->def)));
-      if (in_place) {
-        const int64_t non_null = CountNonNull(out->def, def_before, leaf.max_def, n);
-        RETURN_IF_ERROR(in_page(CompactPlainByteArrays(&out->values, region, static_cast<size_t>(p - target->data()), non_null)));
-        out->slots += n;
-        continue;
-      }
-      values = p;
-      values_size = static_cast<size_t>(end - p);
-    } else if (h.type == PageType::kDataPageV2) {
-      if (!h.data_page_v2) return Status::InvalidData(pw + ": data page v2 without its header");
-      const DataPageHeaderV2& v2 = *h.data_page_v2;
-      n = v2.num_values;
-      encoding = v2.encoding;
-      if (n < 0 || n > meta.num_values - out->slots) return Status::InvalidData(pw + ": " + std::to_string(n) + " values is more than the chunk has left");
-      const int64_t levels = static_cast<int64_t>(v2.repetition_levels_byte_length) + v2.definition_levels_byte_length;
-      if (v2.repetition_levels_byte_length < 0 || v2.definition_levels_byte_length < 0 || levels > compressed ||
-          levels > uncompressed) {
-        return Status::InvalidData(pw + ": level lengths larger than the page");
-      }
-      if (leaf.max_rep > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data, static_cast<size_t>(v2.repetition_levels_byte_length), n, leaf.max_rep, &out->rep)));
-      if (leaf.max_def > 0) {
-        RETURN_IF_ERROR(in_page(ReadLevels(page_data + v2.repetition_levels_byte_length,
-                                           static_cast<size_t>(v2.definition_levels_byte_length), n, leaf.max_def, &out->def)));
-      }
-      const uint8_t* body = page_data + levels;
-      const size_t body_size = static_cast<size_t>(compressed - levels);
-      if (v2.is_compressed && meta.codec != Codec::kUncompressed) {
-        RETURN_IF_ERROR(in_page(DecompressInto(meta.codec, body, body_size, uncompressed - levels, &scratch)));
-        values = scratch.data();
-        values_size = scratch.size();
-      } else {
-        values = body;
-        values_size = body_size;
-      }
-    } else {
-      continue;  // index pages and unknown page types carry no values
-    }
-    const int64_t non_null = CountNonNull(out->def, def_before, leaf.max_def, n);
-    RETURN_IF_ERROR(in_page(DecodeValues(encoding, values, values_size, non_null, leaf,
-                                         has_dictionary ? &dictionary : nullptr, &out->values)));
-    out->slots += n;
+    pos += static_cast<size_t>(h.compressed_page_size);
+    RETURN_IF_ERROR(decoder.Decode(h, page_data, meta.num_values - out->slots, pw, out));
   }
   return Status::OK();
 }

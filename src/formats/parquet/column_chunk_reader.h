@@ -26,6 +26,33 @@ struct LeafData {
   PhysicalValues values;     // the non-null values, dense
 };
 
+/// Decodes a column chunk's pages one at a time, keeping the dictionary between them.
+class PageDecoder {
+ public:
+  PageDecoder(const ColumnMetaData& meta, const LeafColumn& leaf) : meta_(meta), leaf_(leaf) {}
+  /// Refuses a page whose sizes the chunk (`bytes_left` after its header) cannot hold.
+  static Status CheckSizes(const PageHeader& h, size_t bytes_left, const std::string& pw);
+  /// Appends the page's levels and values to `out` (a dictionary page is kept instead).
+  /// `values_left`: the chunk's values not yet decoded; `pw` names the page in errors.
+  Status Decode(const PageHeader& h, const uint8_t* page_data, int64_t values_left, const std::string& pw, LeafData* out);
+  int64_t dictionary_bytes() const {
+    return static_cast<int64_t>(dictionary_.fixed.capacity() + dictionary_.bytes.capacity() + dictionary_.offsets.capacity() * 8);
+  }
+  int64_t scratch_bytes() const { return static_cast<int64_t>(scratch_.capacity()); }
+  /// Frees the dictionary and scratch once the chunk's last page is decoded.
+  void Release() {
+    dictionary_ = PhysicalValues{};
+    scratch_ = LargeBytes{};
+  }
+
+ private:
+  const ColumnMetaData& meta_;
+  const LeafColumn& leaf_;
+  PhysicalValues dictionary_;
+  bool has_dictionary_ = false;
+  LargeBytes scratch_;
+};
+
 /// `where` = "'file' row group 3 column 'a.b'", prefixed to every error.
 Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& meta, const LeafColumn& leaf,
                        const std::string& where, LeafData* out);

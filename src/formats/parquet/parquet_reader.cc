@@ -97,6 +97,58 @@ const std::vector<ParquetColumnInfo>& ParquetReader::columns() const { return im
 const std::vector<std::pair<std::string, std::string>>& ParquetReader::key_value_metadata() const { return impl_->kv; }
 const std::string& ParquetReader::created_by() const { return impl_->meta.created_by; }
 
+Result<std::vector<int>> ParquetReader::Impl::ResolveFields(const std::vector<std::string>& wanted) const {
+  std::vector<int> fields;
+  if (wanted.empty()) {
+    for (size_t i = 0; i < schema.fields.size(); ++i) fields.push_back(static_cast<int>(i));
+    return fields;
+  }
+  for (const auto& w : wanted) {
+    const int f = schema.FindField(w);
+    if (f < 0) {
+      std::string have;
+      for (const auto& c : columns) have += (have.empty() ? "" : ", ") + c.name;
+      return Status::NotFound("'" + file->name() + "' has no column '" + w + "' (columns: " + have + ")");
+    }
+    fields.push_back(f);
+  }
+  return fields;
+}
+
+std::string ParquetReader::Impl::ChunkName(int g, const Field& f) const {
+  return "'" + file->name() + "' row group " + std::to_string(g) + " column '" + f.name + "'";
+}
+
+Status ParquetReader::Impl::CheckChunk(int g, const Field& f) const {
+  const RowGroup& rg = meta.row_groups[static_cast<size_t>(g)];
+  const std::string where = ChunkName(g, f);
+  if (!f.unsupported.empty()) return Status::Unimplemented(where + " is " + f.unsupported + ", which sluice does not read");
+  const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
+  const LeafColumn& leaf = schema.leaves[static_cast<size_t>(f.leaf)];
+  const int64_t begin = cc.start(), len = cc.meta_data.total_compressed_size;
+  if (begin < 0 || len < 0 || begin > file_size || len > file_size - begin) {
+    return Status::InvalidData(where + ": chunk at " + std::to_string(begin) + " of " + std::to_string(len) +
+                               " bytes lies outside the " + std::to_string(file_size) + "-byte file");
+  }
+  if (cc.meta_data.num_values < 0 || cc.meta_data.num_values > options.max_chunk_values ||
+      (!f.is_list && cc.meta_data.num_values != rg.num_rows)) {
+    return Status::InvalidData(where + ": the chunk claims " + std::to_string(cc.meta_data.num_values) + " values for " +
+                               std::to_string(rg.num_rows) + " rows");
+  }
+  if (cc.meta_data.type != leaf.physical) {
+    return Status::InvalidData(where + ": chunk type " + PhysicalTypeName(cc.meta_data.type) + " differs from the schema's " +
+                               PhysicalTypeName(leaf.physical));
+  }
+  return Status::OK();
+}
+
+Result<Column> ParquetReader::Impl::FinishColumn(Column col, const Field& f, const std::string& where) const {
+  const TensorColumnMeta* t = FindTensor(tensors, f.name);
+  if (!t || f.is_list != t->from_list) return col;
+  if (t->from_list) return ColumnToTensor(col, TensorSpec{t->dtype, t->shape}, where);
+  return BinaryToTensor(col, *t, where);
+}
+
 Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>& wanted) const {
   const Impl& im = *impl_;
   const std::string& name = im.file->name();
@@ -104,35 +156,16 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
     return Status::InvalidArgument("'" + name + "' has " + std::to_string(num_row_groups()) + " row groups, asked for " + std::to_string(g));
   }
   const RowGroup& rg = im.meta.row_groups[static_cast<size_t>(g)];
-  std::vector<int> fields;
-  if (wanted.empty()) {
-    for (size_t i = 0; i < im.schema.fields.size(); ++i) fields.push_back(static_cast<int>(i));
-  } else {
-    for (const auto& w : wanted) {
-      const int f = im.schema.FindField(w);
-      if (f < 0) {
-        std::string have;
-        for (const auto& c : im.columns) have += (have.empty() ? "" : ", ") + c.name;
-        return Status::NotFound("'" + name + "' has no column '" + w + "' (columns: " + have + ")");
-      }
-      fields.push_back(f);
-    }
-  }
+  ASSIGN_OR_RETURN(std::vector<int> fields, im.ResolveFields(wanted));
   // Byte ranges of the selected chunks, coalesced.
   std::vector<Range> ranges;
   {
     std::vector<std::pair<std::pair<int64_t, int64_t>, size_t>> chunks;
     for (size_t i = 0; i < fields.size(); ++i) {
       const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
-      const std::string where = "'" + name + "' row group " + std::to_string(g) + " column '" + f.name + "'";
-      if (!f.unsupported.empty()) return Status::Unimplemented(where + " is " + f.unsupported + ", which sluice does not read");
+      RETURN_IF_ERROR(im.CheckChunk(g, f));
       const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
-      const int64_t begin = cc.start(), len = cc.meta_data.total_compressed_size;
-      if (begin < 0 || len < 0 || begin > im.file_size || len > im.file_size - begin) {
-        return Status::InvalidData(where + ": chunk at " + std::to_string(begin) + " of " + std::to_string(len) +
-                                   " bytes lies outside the " + std::to_string(im.file_size) + "-byte file");
-      }
-      chunks.push_back({{begin, begin + len}, i});
+      chunks.push_back({{cc.start(), cc.start() + cc.meta_data.total_compressed_size}, i});
     }
     std::sort(chunks.begin(), chunks.end());
     for (const auto& [r, i] : chunks) {
@@ -151,28 +184,12 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
       const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
       const LeafColumn& leaf = im.schema.leaves[static_cast<size_t>(f.leaf)];
       const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
-      const std::string where = "'" + name + "' row group " + std::to_string(g) + " column '" + f.name + "'";
-      if (cc.meta_data.num_values < 0 || cc.meta_data.num_values > im.options.max_chunk_values ||
-          (!f.is_list && cc.meta_data.num_values != rg.num_rows)) {
-        return Status::InvalidData(where + ": the chunk claims " + std::to_string(cc.meta_data.num_values) + " values for " +
-                                   std::to_string(rg.num_rows) + " rows");
-      }
-      if (cc.meta_data.type != leaf.physical) {
-        return Status::InvalidData(where + ": chunk type " + PhysicalTypeName(cc.meta_data.type) + " differs from the schema's " +
-                                   PhysicalTypeName(leaf.physical));
-      }
+      const std::string where = im.ChunkName(g, f);
       LeafData data;
       RETURN_IF_ERROR(ReadColumnChunk(bytes->data() + (cc.start() - r.begin), static_cast<size_t>(cc.meta_data.total_compressed_size),
                                       cc.meta_data, leaf, where, &data));
       ASSIGN_OR_RETURN(Column col, AssembleColumn(std::move(data), f, leaf, rg.num_rows, where));
-      if (const TensorColumnMeta* t = FindTensor(im.tensors, f.name); t && f.is_list == t->from_list) {
-        if (t->from_list) {
-          ASSIGN_OR_RETURN(col, ColumnToTensor(col, TensorSpec{t->dtype, t->shape}, where));
-        } else {
-          ASSIGN_OR_RETURN(col, BinaryToTensor(col, *t, where));
-        }
-      }
-      out[i] = std::move(col);
+      ASSIGN_OR_RETURN(out[i], im.FinishColumn(std::move(col), f, where));
     }
   }
   std::vector<std::string> names;

@@ -21,6 +21,15 @@ struct ParquetReader::Impl {
   std::vector<ParquetColumnInfo> columns;
   std::vector<std::pair<std::string, std::string>> kv;
   std::vector<parquet::TensorColumnMeta> tensors;  // FIXED_LEN_BYTE_ARRAY columns sluice wrote from tensors
+
+  /// Field indices for `wanted` names (all fields when empty); NotFound lists the columns.
+  Result<std::vector<int>> ResolveFields(const std::vector<std::string>& wanted) const;
+  /// "'file' row group 3 column 'a'": the prefix of errors about one column chunk.
+  std::string ChunkName(int row_group, const parquet::Field& f) const;
+  /// Checks that field `f`'s chunk of row group `g` can be read and lies inside the file.
+  Status CheckChunk(int g, const parquet::Field& f) const;
+  /// A column assembled from the file, turned into the tensor the file's metadata declares.
+  Result<Column> FinishColumn(Column col, const parquet::Field& f, const std::string& where) const;
 };
 
 }  // namespace sluice

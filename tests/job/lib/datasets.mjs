@@ -56,6 +56,12 @@ export class Datasets {
     return this.once('raw_small', (dir) => this.datagen('raw', dir, 50, 100, 4));
   }
 
+  /// The seeds' raw layout as Ray and Spark write it: 1,000 rows of 256x256x3 uint8 in two
+  /// files of one 500-row row group each (94 MiB of pixels per row group).
+  rawBigGroups() {
+    return this.once('raw_big_groups', (dir) => this.datagen('raw', dir, 1000, 500, 8));
+  }
+
   /// 100 JPEG rows in 4 files, for S3.
   s3jpeg() {
     return this.once('s3jpeg', (dir) => this.datagen('jpeg', dir, 100, 25, 5));

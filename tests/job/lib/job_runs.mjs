@@ -24,12 +24,12 @@ export function baseJob(ctx, input, out, more = {}) {
 }
 
 /// Writes the job into the case dir and runs it; returns { r, summary, args }.
-export async function runJob(ctx, dir, name, job, { extra = [], env, ok = true } = {}) {
+export async function runJob(ctx, dir, name, job, { extra = [], env, ok = true, timeoutMs } = {}) {
   const file = writeJob(join(dir, `${name}.yaml`), job);
   const summaryPath = join(dir, `${name}.summary.json`);
   rmSync(summaryPath, { force: true });
   const args = ['run', file, '--progress', 'none', '--summary-json', summaryPath, ...extra];
-  const r = await runSluice(ctx.bin, args, { env });
+  const r = await runSluice(ctx.bin, args, { env, timeoutMs });
   if (ok) expect(r.code === 0, () => describeRun(args, r));
   const summary = r.code === 0 && existsSync(summaryPath) ? readSummary(summaryPath) : null;
   if (ok) expect(summary, `sluice ${args.join(' ')} exited 0 without writing ${summaryPath}`);

@@ -1,0 +1,249 @@
+// ParquetReader::StreamRowGroup: a row group read page by page, a slice of rows at a time.
+//
+// Each selected column has a cursor that reads its chunk through a window of at most
+// kWindowBytes (or one page, if a page is larger), decodes one page at a time into pending
+// levels and values, and hands out whole rows from the front. Memory per column is one window,
+// the pending rows (the slice asked for plus the rest of the last page) and the dictionary.
+#include <algorithm>
+#include <utility>
+
+#include "column_chunk_reader.h"
+#include "parquet_reader_impl.h"
+#include "thrift_compact.h"
+
+namespace sluice {
+
+using namespace parquet;
+
+namespace {
+
+constexpr int64_t kWindowBytes = int64_t{1} << 20;
+constexpr int64_t kHeaderProbe = int64_t{64} << 10;
+
+/// Splits the first `n` elements off `v` into the returned vector, copying whichever side is
+/// smaller (a slice usually takes almost all of what is pending).
+template <typename Vec>
+Vec SplitFront(Vec& v, size_t n) {
+  if (n >= v.size()) return std::exchange(v, Vec{});
+  if (n * 2 >= v.size()) {
+    Vec tail(v.begin() + static_cast<ptrdiff_t>(n), v.end());
+    v.resize(n);
+    Vec head = std::move(v);
+    v = std::move(tail);
+    return head;
+  }
+  Vec head(v.begin(), v.begin() + static_cast<ptrdiff_t>(n));
+  v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n));
+  return head;
+}
+
+/// The first `k` dense values of `v`, removed from it.
+PhysicalValues SplitValues(PhysicalValues& v, int64_t k) {
+  PhysicalValues head;
+  if (v.count > 0) {
+    const size_t width = v.fixed.size() / static_cast<size_t>(v.count);
+    head.fixed = SplitFront(v.fixed, static_cast<size_t>(k) * width);
+  }
+  if (v.offsets.size() > 1) {
+    const int64_t cut = v.offsets[static_cast<size_t>(k)];
+    head.bytes = SplitFront(v.bytes, static_cast<size_t>(cut));
+    head.offsets.assign(v.offsets.begin(), v.offsets.begin() + k + 1);
+    v.offsets.erase(v.offsets.begin(), v.offsets.begin() + k);
+    for (auto& o : v.offsets) o -= cut;
+  }
+  head.count = k;
+  v.count -= k;
+  return head;
+}
+
+class ColumnCursor {
+ public:
+  ColumnCursor(const ParquetReader::Impl& im, int g, const Field& f)
+      : im_(im),
+        field_(f),
+        leaf_(im.schema.leaves[static_cast<size_t>(f.leaf)]),
+        meta_(im.meta.row_groups[static_cast<size_t>(g)].columns[static_cast<size_t>(f.leaf)].meta_data),
+        where_(im.ChunkName(g, f)),
+        decoder_(meta_, leaf_),
+        pos_(im.meta.row_groups[static_cast<size_t>(g)].columns[static_cast<size_t>(f.leaf)].start()),
+        end_(pos_ + meta_.total_compressed_size) {}
+
+  bool done() const { return values_read_ >= meta_.num_values; }
+  const std::string& where() const { return where_; }
+
+  /// Rows decoded completely and not yet taken (a list's last row is complete once the next
+  /// row starts or the chunk ends).
+  int64_t complete_rows() const {
+    if (!field_.is_list) return pending_.slots;
+    return row_starts_ > 0 && !done() ? row_starts_ - 1 : row_starts_;
+  }
+
+  Status DecodeNextPage() {
+    const std::string pw = where_ + " page " + std::to_string(page_);
+    if (pos_ >= end_) {
+      return Status::InvalidData(pw + ": the column chunk ends after " + std::to_string(values_read_) + " of " +
+                                 std::to_string(meta_.num_values) + " values");
+    }
+    // The header's size is known only once decoded: probe, and probe further if it is longer.
+    PageHeader h;
+    for (int64_t probe = std::min(kHeaderProbe, end_ - pos_);; probe = std::min(end_ - pos_, probe * 4)) {
+      RETURN_IF_ERROR(Ensure(pos_, probe));
+      CompactReader header_reader(At(pos_), static_cast<size_t>(probe), pw + " header");
+      auto decoded = DecodePageHeader(header_reader);
+      if (decoded.ok()) {
+        h = std::move(decoded).value();
+        pos_ += static_cast<int64_t>(header_reader.position());
+        break;
+      }
+      if (probe >= end_ - pos_) return decoded.status();
+    }
+    RETURN_IF_ERROR(PageDecoder::CheckSizes(h, static_cast<size_t>(end_ - pos_), pw));
+    RETURN_IF_ERROR(Ensure(pos_, h.compressed_page_size));
+    const uint8_t* data = At(pos_);
+    pos_ += h.compressed_page_size;
+    const int64_t slots_before = pending_.slots;
+    const size_t rep_before = pending_.rep.size();
+    RETURN_IF_ERROR(decoder_.Decode(h, data, meta_.num_values - values_read_, pw, &pending_));
+    values_read_ += pending_.slots - slots_before;
+    if (pending_.rep.empty()) {
+      row_starts_ += pending_.slots - slots_before;
+    } else {
+      row_starts_ += std::count(pending_.rep.begin() + static_cast<ptrdiff_t>(rep_before), pending_.rep.end(), 0);
+    }
+    ++page_;
+    if (done()) window_.reset();  // nothing more to read from this chunk
+    return Status::OK();
+  }
+
+  /// The next `rows` rows (at most complete_rows()) as a finished column.
+  Result<Column> Take(int64_t rows) {
+    int64_t slots = rows;
+    if (field_.is_list && !pending_.rep.empty()) {
+      slots = pending_.slots;
+      int64_t starts = 0;
+      for (int64_t s = 0; s < pending_.slots; ++s) {
+        if (pending_.rep[static_cast<size_t>(s)] == 0 && starts++ == rows) {
+          slots = s;
+          break;
+        }
+      }
+    }
+    const int64_t non_null =
+        leaf_.max_def == 0 ? slots
+                           : std::count(pending_.def.begin(), pending_.def.begin() + static_cast<ptrdiff_t>(slots), leaf_.max_def);
+    LeafData head;
+    if (!pending_.def.empty()) head.def = SplitFront(pending_.def, static_cast<size_t>(slots));
+    if (!pending_.rep.empty()) head.rep = SplitFront(pending_.rep, static_cast<size_t>(slots));
+    head.slots = slots;
+    pending_.slots -= slots;
+    head.values = SplitValues(pending_.values, non_null);
+    row_starts_ -= rows;
+    if (done() && pending_.slots == 0) {  // the chunk is finished: give its buffers back
+      pending_ = LeafData{};
+      decoder_.Release();
+    }
+    ASSIGN_OR_RETURN(Column col, AssembleColumn(std::move(head), field_, leaf_, rows, where_));
+    return im_.FinishColumn(std::move(col), field_, where_);
+  }
+
+  int64_t buffered_bytes() const {
+    if (done() && pending_.slots == 0) return 0;
+    const auto& v = pending_.values;
+    return (window_ ? window_->size() : 0) + static_cast<int64_t>(v.fixed.capacity() + v.bytes.capacity()) +
+           static_cast<int64_t>(v.offsets.capacity() * 8 + (pending_.def.capacity() + pending_.rep.capacity()) * 2) +
+           decoder_.dictionary_bytes() + decoder_.scratch_bytes();
+  }
+
+ private:
+  /// Makes [offset, offset + len) of the file readable through At().
+  Status Ensure(int64_t offset, int64_t len) {
+    if (window_ && offset >= window_begin_ && offset + len <= window_begin_ + window_->size()) return Status::OK();
+    window_.reset();  // before reading the next one: never two windows at once
+    const int64_t read = std::min(end_ - offset, std::max(len, kWindowBytes));
+    ASSIGN_OR_RETURN(window_, im_.file->ReadAt(offset, read));
+    window_begin_ = offset;
+    if (window_->size() < len) return Status::IOError(where_ + ": short read at offset " + std::to_string(offset));
+    return Status::OK();
+  }
+  const uint8_t* At(int64_t offset) const { return window_->data() + (offset - window_begin_); }
+
+  const ParquetReader::Impl& im_;
+  const Field& field_;
+  const LeafColumn& leaf_;
+  const ColumnMetaData& meta_;
+  const std::string where_;
+  PageDecoder decoder_;
+  int64_t pos_, end_;
+  std::shared_ptr<Buffer> window_;
+  int64_t window_begin_ = 0;
+  LeafData pending_;
+  int64_t values_read_ = 0;
+  int64_t row_starts_ = 0;
+  int page_ = 0;
+};
+
+class RowGroupStream final : public ParquetRowGroupStream {
+ public:
+  RowGroupStream(const ParquetReader::Impl& im, int g, const std::vector<int>& fields)
+      : total_rows_(im.meta.row_groups[static_cast<size_t>(g)].num_rows) {
+    for (int f : fields) {
+      const Field& field = im.schema.fields[static_cast<size_t>(f)];
+      cursors_.push_back(std::make_unique<ColumnCursor>(im, g, field));
+      names_.push_back(field.name);
+    }
+  }
+
+  Result<std::optional<Batch>> Next(int64_t rows) override {
+    const int64_t want = std::min(rows, total_rows_ - returned_);
+    if (want <= 0) {
+      for (const auto& c : cursors_) {
+        if (!c->done() || c->complete_rows() > 0) {
+          return Status::InvalidData(c->where() + ": the column chunk holds more than the row group's " + std::to_string(total_rows_) + " rows");
+        }
+      }
+      return std::optional<Batch>();
+    }
+    std::vector<Column> columns;
+    for (auto& c : cursors_) {
+      while (c->complete_rows() < want && !c->done()) RETURN_IF_ERROR(c->DecodeNextPage());
+      if (c->complete_rows() < want) {
+        return Status::InvalidData(c->where() + ": the column chunk holds " + std::to_string(returned_ + c->complete_rows()) +
+                                   " rows; the row group has " + std::to_string(total_rows_));
+      }
+    }
+    for (auto& c : cursors_) {
+      ASSIGN_OR_RETURN(Column col, c->Take(want));
+      columns.push_back(std::move(col));
+    }
+    returned_ += want;
+    if (cursors_.empty()) return std::optional<Batch>(Batch::Empty(want));
+    ASSIGN_OR_RETURN(Batch batch, Batch::Make(names_, std::move(columns)));
+    return std::optional<Batch>(std::move(batch));
+  }
+
+  int64_t buffered_bytes() const override {
+    int64_t n = 0;
+    for (const auto& c : cursors_) n += c->buffered_bytes();
+    return n;
+  }
+
+ private:
+  const int64_t total_rows_;
+  int64_t returned_ = 0;
+  std::vector<std::unique_ptr<ColumnCursor>> cursors_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ParquetRowGroupStream>> ParquetReader::StreamRowGroup(int g, const std::vector<std::string>& wanted) const {
+  const Impl& im = *impl_;
+  if (g < 0 || g >= num_row_groups()) {
+    return Status::InvalidArgument("'" + name() + "' has " + std::to_string(num_row_groups()) + " row groups, asked for " + std::to_string(g));
+  }
+  ASSIGN_OR_RETURN(std::vector<int> fields, im.ResolveFields(wanted));
+  for (int f : fields) RETURN_IF_ERROR(im.CheckChunk(g, im.schema.fields[static_cast<size_t>(f)]));
+  return std::unique_ptr<ParquetRowGroupStream>(new RowGroupStream(im, g, fields));
+}
+
+}  // namespace sluice
