@@ -9,6 +9,8 @@ NVCC ?= /usr/local/cuda/bin/nvcc
 FUZZ_SECONDS ?= 60
 JOBS ?= 2
 CMAKE_FLAGS ?=
+# The project's own builds treat warnings as errors (a plain cmake build does not).
+OWN := -DSLUICE_WERROR=ON
 
 .PHONY: all setup build demo test test-fast tsan asan fuzz cuda bench clean
 
@@ -18,7 +20,7 @@ setup:
 	@scripts/setup.sh
 
 $(BUILD)/build.ninja:
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja $(OWN) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 
 build: setup $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -39,7 +41,7 @@ test-fast: build
 	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -LE slow
 
 $(TSAN_BUILD)/build.ninja:
-	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=thread \
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja $(OWN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=thread \
 	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 tsan: setup $(TSAN_BUILD)/build.ninja
@@ -48,7 +50,7 @@ tsan: setup $(TSAN_BUILD)/build.ninja
 	  ctest --test-dir $(TSAN_BUILD) -j $(JOBS) --output-on-failure --timeout 600 -L exec
 
 $(FUZZ_BUILD)/build.ninja:
-	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja $(OWN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
 	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 # Runs each fuzz target for FUZZ_SECONDS; a crash, leak, timeout or OOM fails the build.
@@ -57,7 +59,7 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 	@scripts/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(BUILD)
 
 $(CUDA_BUILD)/build.ninja:
-	@cmake -S . -B $(CUDA_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WITH_CUDA=ON \
+	@cmake -S . -B $(CUDA_BUILD) -G Ninja $(OWN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WITH_CUDA=ON \
 	  -DCMAKE_CUDA_COMPILER=$(NVCC) -DSLUICE_WITH_TORCH=OFF -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_CLI=OFF >/dev/null
 
 # src/cuda and its tests (label cuda): only those targets are built. Their host-side parts run
@@ -68,7 +70,7 @@ cuda: setup $(CUDA_BUILD)/build.ninja
 	@ctest --test-dir $(CUDA_BUILD) -j $(JOBS) --output-on-failure --timeout 600 -L cuda
 
 $(ASAN_BUILD)/build.ninja:
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja $(OWN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address \
 	  -DSLUICE_BUILD_BENCH=OFF -DSLUICE_WITH_TORCH=OFF >/dev/null
 
 asan: setup $(ASAN_BUILD)/build.ninja

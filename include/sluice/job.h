@@ -29,6 +29,9 @@ struct JobSpec {
     int64_t shard_rows = 10000;      // rows per shard (parquet: whole row groups; images: files)
   } input;
   PreprocessSpec preprocess;
+  /// `preprocess: none`: the image column already is the model's input (a float tensor such as
+  /// float32 [3, 224, 224] that an earlier pipeline wrote); it goes to the model as it is.
+  bool preprocess_none = false;
   struct Model {
     std::string uri;
     std::string backend = "torch";

@@ -4,8 +4,10 @@
 /// dictionary and plain encodings, ZSTD/SNAPPY/GZIP/LZ4_RAW/BROTLI, statistics, lists,
 /// key-value metadata, atomic publish). Written from the parquet-format specification.
 ///
-/// Types read: BOOLEAN -> bool; INT32 (and INT_8/16, UINT_8/16, DATE, DECIMAL raw) -> int32;
-/// UINT_32 -> int64; INT64 (and timestamps, DECIMAL raw, UINT_64 as its bits) -> int64;
+/// Types read: BOOLEAN -> bool; INT32 with INTEGER(8/16/32, signed or not) or INT_8/16,
+/// UINT_8/16/32 -> int8/int16/int32/uint8/uint16/uint32 (written back the same way); other
+/// INT32 (DATE, DECIMAL raw) -> int32; INT64 with UINT_64 -> uint64; other INT64 (timestamps,
+/// DECIMAL raw) -> int64;
 /// INT96 -> int64 nanoseconds since the epoch; FLOAT -> float32; DOUBLE -> float64;
 /// BYTE_ARRAY -> string when annotated UTF8/STRING/ENUM/JSON, else binary;
 /// FIXED_LEN_BYTE_ARRAY -> binary (or a tensor column when sluice wrote it as one);

@@ -138,6 +138,12 @@ template Column Column::FromValues<int32_t>(std::span<const int32_t>, std::span<
 template Column Column::FromValues<int64_t>(std::span<const int64_t>, std::span<const uint8_t>);
 template Column Column::FromValues<float>(std::span<const float>, std::span<const uint8_t>);
 template Column Column::FromValues<double>(std::span<const double>, std::span<const uint8_t>);
+template Column Column::FromValues<int8_t>(std::span<const int8_t>, std::span<const uint8_t>);
+template Column Column::FromValues<int16_t>(std::span<const int16_t>, std::span<const uint8_t>);
+template Column Column::FromValues<uint8_t>(std::span<const uint8_t>, std::span<const uint8_t>);
+template Column Column::FromValues<uint16_t>(std::span<const uint16_t>, std::span<const uint8_t>);
+template Column Column::FromValues<uint32_t>(std::span<const uint32_t>, std::span<const uint8_t>);
+template Column Column::FromValues<uint64_t>(std::span<const uint64_t>, std::span<const uint8_t>);
 
 Column Column::FromStrings(const std::vector<std::string>& values, DataType type,
                            const std::vector<uint8_t>& validity) {

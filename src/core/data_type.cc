@@ -13,6 +13,12 @@ std::string_view TypeIdName(TypeId id) {
     case TypeId::kString: return "string";
     case TypeId::kTensor: return "tensor";
     case TypeId::kList: return "list";
+    case TypeId::kInt8: return "int8";
+    case TypeId::kInt16: return "int16";
+    case TypeId::kUInt8: return "uint8";
+    case TypeId::kUInt16: return "uint16";
+    case TypeId::kUInt32: return "uint32";
+    case TypeId::kUInt64: return "uint64";
   }
   return "unknown";
 }
@@ -65,12 +71,30 @@ DataType DataType::List(DataType element) {
   return t;
 }
 
+bool DataType::is_integer() const {
+  switch (id_) {
+    case TypeId::kInt8: case TypeId::kInt16: case TypeId::kInt32: case TypeId::kInt64:
+    case TypeId::kUInt8: case TypeId::kUInt16: case TypeId::kUInt32: case TypeId::kUInt64: return true;
+    default: return false;
+  }
+}
+
+bool DataType::is_unsigned() const {
+  return id_ == TypeId::kUInt8 || id_ == TypeId::kUInt16 || id_ == TypeId::kUInt32 || id_ == TypeId::kUInt64;
+}
+
 int64_t DataType::fixed_row_bytes() const {
   switch (id_) {
-    case TypeId::kBool: return 1;
+    case TypeId::kBool:
+    case TypeId::kInt8:
+    case TypeId::kUInt8: return 1;
+    case TypeId::kInt16:
+    case TypeId::kUInt16: return 2;
     case TypeId::kInt32:
+    case TypeId::kUInt32:
     case TypeId::kFloat32: return 4;
     case TypeId::kInt64:
+    case TypeId::kUInt64:
     case TypeId::kFloat64: return 8;
     case TypeId::kBinary:
     case TypeId::kString:

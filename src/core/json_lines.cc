@@ -60,6 +60,12 @@ void AppendValue(const Column& c, int64_t i, std::string* out) {
     case TypeId::kBool: *out += c.Value<bool>(i) ? "true" : "false"; break;
     case TypeId::kInt32: *out += std::to_string(c.Value<int32_t>(i)); break;
     case TypeId::kInt64: *out += std::to_string(c.Value<int64_t>(i)); break;
+    case TypeId::kInt8: *out += std::to_string(c.Value<int8_t>(i)); break;
+    case TypeId::kInt16: *out += std::to_string(c.Value<int16_t>(i)); break;
+    case TypeId::kUInt8: *out += std::to_string(c.Value<uint8_t>(i)); break;
+    case TypeId::kUInt16: *out += std::to_string(c.Value<uint16_t>(i)); break;
+    case TypeId::kUInt32: *out += std::to_string(c.Value<uint32_t>(i)); break;
+    case TypeId::kUInt64: *out += std::to_string(c.Value<uint64_t>(i)); break;
     case TypeId::kFloat32: AppendDouble(c.Value<float>(i), out); break;
     case TypeId::kFloat64: AppendDouble(c.Value<double>(i), out); break;
     case TypeId::kString: AppendJsonString(c.ValueBytes(i), out); break;

@@ -50,7 +50,9 @@ class LocalRandomAccessFile final : public RandomAccessFile {
 }  // namespace
 
 Result<std::shared_ptr<RandomAccessFile>> OpenLocalFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO or a device would otherwise wait for a writer forever before
+  // the check below could refuse it; reads of regular files ignore the flag.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return Status::NotFound("no such file '" + path + "'");

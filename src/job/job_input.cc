@@ -40,6 +40,7 @@ Result<std::vector<FileInfo>> ListInput(const JobSpec& spec) {
 struct Footer {
   std::string uri;
   std::vector<int64_t> row_group_rows;
+  DataType image_type = DataType::Binary();
 };
 
 Result<Footer> ReadFooter(const std::string& uri, const std::vector<std::string>& columns) {
@@ -55,6 +56,9 @@ Result<Footer> ReadFooter(const std::string& uri, const std::vector<std::string>
     }
   }
   Footer f{uri, {}};
+  for (const auto& c : reader->columns()) {
+    if (c.name == columns[1]) f.image_type = c.type;  // columns = {id, image, included...}
+  }
   for (int g = 0; g < reader->num_row_groups(); ++g) f.row_group_rows.push_back(reader->row_group_rows(g));
   return f;
 }
@@ -91,6 +95,7 @@ Result<JobInput> PlanInput(const JobSpec& spec) {
   for (const auto& f : files) footers.push_back(std::async(std::launch::async, ReadFooter, f.uri, needed));
   for (auto& fut : footers) {
     ASSIGN_OR_RETURN(Footer footer, fut.get());
+    if (footer.uri == files.front().uri) input.image_type = footer.image_type;
     for (int g = 0; g < static_cast<int>(footer.row_group_rows.size()) && left > 0;) {
       Shard s;
       s.file = footer.uri;

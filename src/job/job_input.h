@@ -31,6 +31,8 @@ struct JobInput {
   int64_t total_rows = 0;
   /// The input columns each batch carries: id (named "id"), the image, the included ones.
   std::vector<std::string> columns;
+  /// Parquet: the image column's type as the first file reads it (a tensor for Ray's layouts).
+  DataType image_type = DataType::Binary();
 };
 
 /// Lists and opens the input; fails (naming the URI, file or column) on an empty glob, a

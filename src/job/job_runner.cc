@@ -89,6 +89,19 @@ std::string Bottleneck(const PlanStats& stats) {
   return best;
 }
 
+/// `preprocess: none`: the image column, renamed, is the model's input.
+MapFn PassThroughMap(std::string from, std::string to) {
+  return [from, to](Batch b, TaskContext&) -> Result<Batch> {
+    ASSIGN_OR_RETURN(Column c, b.GetColumn(from));
+    std::vector<std::string> keep;
+    for (const auto& n : b.names()) {
+      if (n != from) keep.push_back(n);
+    }
+    ASSIGN_OR_RETURN(Batch rest, b.Select(keep));
+    return rest.WithColumn(to, std::move(c));
+  };
+}
+
 }  // namespace
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
@@ -111,8 +124,23 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   const bool on_gpu = mo.device.rfind("cuda", 0) == 0;
   mo.channels_last = on_gpu;  // what cuDNN's convolutions run fastest in (tensor cores)
   // Device normalization: the host sends uint8 crops, the model's device normalizes them.
-  const bool device_normalize = spec.model.normalize == "device" || (spec.model.normalize == "auto" && on_gpu);
+  const bool device_normalize =
+      !spec.preprocess_none && (spec.model.normalize == "device" || (spec.model.normalize == "auto" && on_gpu));
   PreprocessSpec pre = spec.preprocess;
+  // What the model receives: the preprocessing's output, or with `preprocess: none` the image
+  // column itself, which must then be a float tensor already shaped for the model.
+  DataType model_input = pre.OutputType();
+  if (spec.preprocess_none) {
+    const DataType& t = input.image_type;
+    const bool float_tensor = t.id() == TypeId::kTensor && (t.dtype() == DType::kFloat32 || t.dtype() == DType::kFloat16 ||
+                                                            t.dtype() == DType::kBFloat16);
+    if (spec.input.format != "parquet" || !float_tensor) {
+      return Status::InvalidArgument("preprocess: none sends input.image_column '" + spec.input.image_column +
+                                     "' to the model as it is, so it must be a float tensor column (it is " +
+                                     (spec.input.format == "parquet" ? t.ToString() : std::string("image files")) + ")");
+    }
+    model_input = t;
+  }
   if (device_normalize) {
     if (!pre.normalize || pre.layout != Layout::kNCHW || pre.dtype != DType::kFloat32) {
       return Status::InvalidArgument("model.normalize: device needs the preprocess defaults normalize: true, layout: nchw, dtype: float32");
@@ -132,7 +160,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size()) * (on_gpu ? 2 : 1);
   std::vector<std::string> replica_devices;
   for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
-  auto models = LoadModels(spec.model.backend, mo, replica_devices, pre.OutputType(), on_gpu ? spec.model.batch_size : 1);
+  auto models = LoadModels(spec.model.backend, mo, replica_devices, model_input, on_gpu ? spec.model.batch_size : 1);
   if (!models.ok()) return models.status().WithContext("model.uri");
   ASSIGN_OR_RETURN(job::OutputState out, job::PrepareOutput(spec, input, options.overwrite));
 
@@ -151,7 +179,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   // 2. The plan: read -> preprocess -> batch -> model -> write.
   if (!todo.empty()) {
     auto ledger = std::make_shared<job::ShardLedger>(todo);
-    MapFn preprocess = MakePreprocessMap(pre, "image", "id", "input");
+    MapFn preprocess = spec.preprocess_none ? PassThroughMap("image", "input") : MakePreprocessMap(pre, "image", "id", "input");
     // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
     std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
     MapFn tracked = [preprocess, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {

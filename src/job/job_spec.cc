@@ -146,7 +146,10 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(in, "input", "limit", &spec.input.limit));
   RETURN_IF_ERROR(r.Get(in, "input", "shard_rows", &spec.input.shard_rows));
   std::string pre = "preset: imagenet\n";
-  if (root["preprocess"].IsDefined() && !root["preprocess"].IsNull()) {
+  const YAML::Node pnode = root["preprocess"];
+  if (pnode.IsDefined() && pnode.IsScalar() && pnode.as<std::string>() == "none") {
+    spec.preprocess_none = true;
+  } else if (pnode.IsDefined() && !pnode.IsNull()) {
     YAML::Emitter e;
     e << root["preprocess"];
     pre = e.c_str();
@@ -228,7 +231,7 @@ std::string JobSpec::Fingerprint() const {
   for (const auto& u : input.uris) f += u + ";";
   f += "\ninput.format=" + input.format + "\ninput.id_column=" + input.id_column + "\ninput.image_column=" +
        input.image_column + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
-       std::to_string(input.shard_rows) + "\npreprocess=" + preprocess.ToYaml() + "\nmodel.uri=" + model.uri +
+       std::to_string(input.shard_rows) + "\npreprocess=" + (preprocess_none ? std::string("none") : preprocess.ToYaml()) + "\nmodel.uri=" + model.uri +
        "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\nmodel.normalize=" + model.normalize + "\noutput.format=" + output.format +
        "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.include=";
   for (const auto& c : output.include) f += c + ";";

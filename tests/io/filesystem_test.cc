@@ -1,5 +1,6 @@
 // The local FileSystem and globbing.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,17 @@ TEST(FileSystemTest, ListGlobReadWriteDelete) {
   ASSERT_TRUE(local->Delete(out).ok());
   EXPECT_TRUE(local->Delete(out).ok());  // already gone: fine
   EXPECT_FALSE(local->Exists(out).value());
+}
+
+TEST(FileSystemTest, AFifoOrDeviceIsRefusedNotWaitedOn) {
+  // Opening a FIFO for reading blocks until a writer comes: a stuck input, never an answer.
+  const std::string root = MakeTree();
+  const std::string fifo = root + "/pipe.parquet";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto opened = LocalFileSystem()->OpenForRead(fifo);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.status().message().find("'" + fifo + "' is not a regular file"), std::string::npos) << opened.status().ToString();
+  EXPECT_FALSE(LocalFileSystem()->OpenForRead("/dev/zero").ok());
 }
 
 TEST(FileSystemTest, SchemesAndParquetThroughUris) {

@@ -101,18 +101,19 @@ async function recut(ctx, src, rows, dir) {
 }
 
 export async function soak(ctx, dir) {
-  const runs = Number(process.env.SLUICE_SOAK_RUNS ?? 12);
+  const runs = Number(process.env.SLUICE_SOAK_RUNS ?? 30);
   const sources = {
     jpeg: await ctx.data.jpeg(),
     raw: await ctx.data.raw(),
     bad: await ctx.data.badRows(),
+    big: await ctx.data.rawBigGroups(),
   };
   const rng = makeRng(ctx.seed);
   const pick = (list) => list[Math.floor(rng() * list.length)];
   const started = Date.now();
   for (let i = 0; i < runs; i++) {
     const config = {
-      input: pick(['jpeg', 'raw', 'bad']),
+      input: pick(['jpeg', 'raw', 'bad', 'big']),
       row_group_rows: pick([10, 37, 100, 500]),
       memory: pick(['32MiB', '64MiB', '256MiB', '4096MiB']),
       batch_size: pick([1, 7, 64, 512]),

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "arg_parser.h"
+#include "sluice/filesystem.h"
 #include "sluice/json_lines.h"
 #include "sluice/parquet.h"
 
@@ -16,15 +17,20 @@ constexpr const char* kUsage =
     "  inspect FILE                               schema, row groups, sizes, encodings, compression, statistics\n"
     "  cat FILE [--columns a,b] [--limit N]       rows as JSON Lines\n"
     "  copy IN OUT [--compression zstd|snappy|gzip|lz4_raw|brotli|none] [--row-group-rows N]\n"
-    "                                             read and rewrite\n";
+    "                                             read and rewrite\n"
+    "\n"
+    "FILE, IN and OUT are paths or file:// or s3:// URIs (S3 configured as for `sluice run`).\n";
 
 int Fail(const std::string& command, const Status& st) {
   std::fprintf(stderr, "sluice parquet %s: %s\n", command.c_str(), st.ToString().c_str());
   return 1;
 }
 
-Result<std::unique_ptr<ParquetReader>> OpenReader(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, OpenLocalFile(path));
+/// A path, file:// or s3:// URI, through the same FileSystem (configuration, retries, errors)
+/// as the job.
+Result<std::unique_ptr<ParquetReader>> OpenReader(const std::string& uri) {
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(uri));
+  ASSIGN_OR_RETURN(auto file, fsys->OpenForRead(uri));
   return ParquetReader::Open(std::move(file));
 }
 

@@ -113,7 +113,21 @@ class Flat {
 };
 
 // Arrow's Type union tags and FloatingPoint precisions.
-constexpr uint8_t kTypeInt = 2, kTypeFloatingPoint = 3, kTypeList = 12, kTypeFixedSizeList = 16;
+constexpr uint8_t kTypeInt = 2, kTypeFloatingPoint = 3, kTypeList = 12, kTypeStruct = 13, kTypeFixedSizeList = 16,
+                  kTypeLargeList = 21;
+
+bool IsList(uint8_t tag) { return tag == kTypeList || tag == kTypeLargeList || tag == kTypeFixedSizeList; }
+
+std::string TypeText(uint8_t tag, const std::optional<DType>& element) {
+  const std::string e = element ? std::string(DTypeName(*element)) : "?";
+  switch (tag) {
+    case kTypeList: return "list<" + e + ">";
+    case kTypeLargeList: return "large_list<" + e + ">";
+    case kTypeFixedSizeList: return "fixed_size_list<" + e + ">";
+    case kTypeStruct: return "struct";
+    default: return "type " + std::to_string(tag);
+  }
+}
 
 /// The numeric DType of a field's type, if it is one sluice has.
 Result<std::optional<DType>> NumericType(const Flat& f, size_t field) {
@@ -169,14 +183,50 @@ Result<std::vector<ArrowFieldInfo>> ParseArrowSchema(const std::string& base64) 
       if (key == "ARROW:extension:metadata") info.extension_metadata = value;
     }
     ASSIGN_OR_RETURN(uint8_t tag, f.U8(field, 2, 0));
-    if (tag == kTypeFixedSizeList || tag == kTypeList) {
-      ASSIGN_OR_RETURN(auto children, f.Tables(field, 5));
-      if (children.size() == 1) {
-        ASSIGN_OR_RETURN(info.list_element, NumericType(f, children[0]));
+    ASSIGN_OR_RETURN(auto children, f.Tables(field, 5));
+    if (IsList(tag) && children.size() == 1) {
+      ASSIGN_OR_RETURN(info.list_element, NumericType(f, children[0]));
+      info.storage = TypeText(tag, info.list_element);
+    } else if (tag == kTypeStruct) {
+      info.storage = "struct<";
+      for (size_t c = 0; c < children.size(); ++c) {
+        ASSIGN_OR_RETURN(std::string child_name, f.String(children[c], 0));
+        ASSIGN_OR_RETURN(uint8_t child_tag, f.U8(children[c], 2, 0));
+        ASSIGN_OR_RETURN(auto grandchildren, f.Tables(children[c], 5));
+        std::optional<DType> element;
+        if (IsList(child_tag) && grandchildren.size() == 1) {
+          ASSIGN_OR_RETURN(element, NumericType(f, grandchildren[0]));
+        }
+        if (child_name == "data" && IsList(child_tag)) info.struct_data_element = element;
+        info.storage += (c ? ", " : "") + child_name + ": " + TypeText(child_tag, element);
       }
+      info.storage += ">";
+    } else {
+      info.storage = TypeText(tag, std::nullopt);
     }
     out.push_back(std::move(info));
   }
+  return out;
+}
+
+Result<std::vector<int64_t>> ParseJsonIntList(const std::string& text, size_t from) {
+  const auto open = text.find('[', from), close = text.find(']', from);
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    return Status::InvalidData("'" + text + "' holds no list of dimensions");
+  }
+  std::vector<int64_t> out;
+  const char* p = text.c_str() + open + 1;
+  const char* end = text.c_str() + close;
+  while (p < end) {
+    while (p < end && (*p == ' ' || *p == ',')) ++p;
+    if (p >= end) break;
+    char* next = nullptr;
+    const long long v = std::strtoll(p, &next, 10);
+    if (next == p || v <= 0) return Status::InvalidData("'" + text + "' has a bad dimension");
+    out.push_back(v);
+    p = next;
+  }
+  if (out.empty()) return Status::InvalidData("'" + text + "' has no dimensions");
   return out;
 }
 
@@ -186,23 +236,8 @@ Result<std::vector<int64_t>> ParseFixedShapeTensorShape(const std::string& json)
   }
   const auto key = json.find("\"shape\"");
   if (key == std::string::npos) return Status::InvalidData("fixed_shape_tensor metadata has no shape: " + json);
-  const auto open = json.find('[', key), close = json.find(']', key);
-  if (open == std::string::npos || close == std::string::npos || close < open) {
-    return Status::InvalidData("fixed_shape_tensor shape is not a list: " + json);
-  }
-  std::vector<int64_t> shape;
-  const char* p = json.c_str() + open + 1;
-  const char* end = json.c_str() + close;
-  while (p < end) {
-    while (p < end && (*p == ' ' || *p == ',')) ++p;
-    if (p >= end) break;
-    char* next = nullptr;
-    const long long v = std::strtoll(p, &next, 10);
-    if (next == p || v <= 0) return Status::InvalidData("fixed_shape_tensor shape has a bad dimension: " + json);
-    shape.push_back(v);
-    p = next;
-  }
-  if (shape.empty()) return Status::InvalidData("fixed_shape_tensor shape is empty: " + json);
+  auto shape = ParseJsonIntList(json, key);
+  if (!shape.ok()) return shape.status().WithContext("fixed_shape_tensor shape");
   return shape;
 }
 

@@ -50,15 +50,21 @@ Status DecompressInto(Codec codec, const uint8_t* in, size_t in_size, int64_t ou
 
 /// Converts raw physical values to the leaf's value type (in place of `v`).
 void ConvertValues(const LeafColumn& leaf, PhysicalValues* v) {
-  if (leaf.conversion == ValueConversion::kUint32ToInt64) {
-    LargeBytes out(static_cast<size_t>(v->count) * 8);
-    for (int64_t i = 0; i < v->count; ++i) {
-      uint32_t x;
-      std::memcpy(&x, v->fixed.data() + i * 4, 4);
-      const int64_t y = x;
-      std::memcpy(out.data() + i * 8, &y, 8);
+  if (leaf.conversion == ValueConversion::kNarrow) {
+    // The low bytes of each little-endian INT32, in place (the column is 1 or 2 bytes wide).
+    // Forward is safe: element i moves from 4i down to i*w.
+    const size_t w = static_cast<size_t>(leaf.value_type.fixed_row_bytes());
+    uint8_t* d = v->fixed.data();
+    const size_t n = static_cast<size_t>(v->count);
+    if (w == 1) {
+      for (size_t i = 0; i < n; ++i) d[i] = d[4 * i];
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        d[2 * i] = d[4 * i];
+        d[2 * i + 1] = d[4 * i + 1];
+      }
     }
-    v->fixed.swap(out);
+    v->fixed.resize(n * w);
   } else if (leaf.conversion == ValueConversion::kInt96ToNanos) {
     LargeBytes out(static_cast<size_t>(v->count) * 8);
     for (int64_t i = 0; i < v->count; ++i) {

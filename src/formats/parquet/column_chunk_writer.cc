@@ -25,13 +25,34 @@ SchemaElement Primitive(const std::string& name, PhysicalType physical, int32_t 
     e.converted_type = ConvertedType::kUtf8;
     e.logical_type.kind = LogicalType::Kind::kString;
   }
+  // Narrow and unsigned integers keep their type: INTEGER(bits, signed) plus the legacy
+  // converted type, so readers (DuckDB, pyarrow) see int8 as int8 and uint64 as uint64.
+  struct IntAnnotation { TypeId id; int8_t bits; bool is_signed; ConvertedType converted; };
+  static constexpr IntAnnotation kInts[] = {
+      {TypeId::kInt8, 8, true, ConvertedType::kInt8},       {TypeId::kInt16, 16, true, ConvertedType::kInt16},
+      {TypeId::kUInt8, 8, false, ConvertedType::kUint8},    {TypeId::kUInt16, 16, false, ConvertedType::kUint16},
+      {TypeId::kUInt32, 32, false, ConvertedType::kUint32}, {TypeId::kUInt64, 64, false, ConvertedType::kUint64},
+  };
+  for (const auto& a : kInts) {
+    if (type.id() != a.id) continue;
+    e.converted_type = a.converted;
+    e.logical_type.kind = LogicalType::Kind::kInteger;
+    e.logical_type.bit_width = a.bits;
+    e.logical_type.is_signed = a.is_signed;
+  }
   return e;
 }
 
 Result<std::pair<PhysicalType, int32_t>> PhysicalFor(const DataType& type) {
   switch (type.id()) {
     case TypeId::kBool: return std::make_pair(PhysicalType::kBoolean, 0);
+    case TypeId::kInt8:
+    case TypeId::kInt16:
+    case TypeId::kUInt8:
+    case TypeId::kUInt16:
+    case TypeId::kUInt32:
     case TypeId::kInt32: return std::make_pair(PhysicalType::kInt32, 0);
+    case TypeId::kUInt64:
     case TypeId::kInt64: return std::make_pair(PhysicalType::kInt64, 0);
     case TypeId::kFloat32: return std::make_pair(PhysicalType::kFloat, 0);
     case TypeId::kFloat64: return std::make_pair(PhysicalType::kDouble, 0);
@@ -60,6 +81,17 @@ void AppendValue(const Column& c, int64_t i, const ColumnLayout& l, Leaf& leaf) 
     leaf.views.push_back(c.ValueBytes(i));
   } else if (l.physical == PhysicalType::kFixedLenByteArray) {
     leaf.views.emplace_back(reinterpret_cast<const char*>(c.RowData(i)), static_cast<size_t>(l.type_length));
+  } else if (l.physical == PhysicalType::kInt32 && c.type().fixed_row_bytes() < 4) {
+    // int8/int16/uint8/uint16 are stored as INT32: sign- or zero-extended.
+    int32_t v = 0;
+    switch (c.type().id()) {
+      case TypeId::kInt8: v = c.Value<int8_t>(i); break;
+      case TypeId::kInt16: v = c.Value<int16_t>(i); break;
+      case TypeId::kUInt8: v = c.Value<uint8_t>(i); break;
+      default: v = c.Value<uint16_t>(i); break;
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    leaf.fixed.insert(leaf.fixed.end(), p, p + 4);
   } else {
     const int64_t w = c.type().fixed_row_bytes();
     leaf.fixed.insert(leaf.fixed.end(), c.RowData(i), c.RowData(i) + w);
@@ -161,8 +193,9 @@ void ComputeStats(const ColumnLayout& l, const Leaf& leaf, Statistics* s) {
   };
   switch (l.physical) {
     case PhysicalType::kBoolean: numeric(uint8_t{}); break;
-    case PhysicalType::kInt32: numeric(int32_t{}); break;
-    case PhysicalType::kInt64: numeric(int64_t{}); break;
+    // Unsigned integers sort as unsigned (the spec's order for UINT_32 / UINT_64).
+    case PhysicalType::kInt32: l.type.id() == TypeId::kUInt32 ? numeric(uint32_t{}) : numeric(int32_t{}); break;
+    case PhysicalType::kInt64: l.type.id() == TypeId::kUInt64 ? numeric(uint64_t{}) : numeric(int64_t{}); break;
     case PhysicalType::kFloat: numeric(float{}); break;
     case PhysicalType::kDouble: numeric(double{}); break;
     case PhysicalType::kByteArray: {

@@ -53,8 +53,12 @@ std::string ParquetReader::Inspect() const {
            ", path " + leaf.dotted() + ", max def " + std::to_string(leaf.max_def) + ", max rep " + std::to_string(leaf.max_rep) + "]";
     }
     if (!c.unsupported.empty()) o += "  UNSUPPORTED: " + c.unsupported;
+    if (const TensorColumnMeta* t = FindTensor(im.tensors, c.name); t && c.type.id() == TypeId::kTensor) {
+      o += "  tensor from " + t->source;
+    }
     o += "\n";
   }
+  for (const auto& n : im.tensor_notes) o += "note: " + n + "\n";
   if (!im.kv.empty()) {
     o += "key-value metadata:\n";
     for (const auto& [k, v] : im.kv) o += "  " + k + " = " + (v.size() > 120 ? v.substr(0, 120) + "... (" + std::to_string(v.size()) + " bytes)" : v) + "\n";

@@ -73,7 +73,7 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<Rando
     rows += rg.num_rows;
   }
   for (const auto& kv : impl->meta.key_value_metadata) impl->kv.emplace_back(kv.key, kv.value);
-  impl->tensors = ParseTensorMetadata(impl->kv);
+  impl->tensors = ParseTensorMetadata(impl->kv, &impl->tensor_notes);
   for (const Field& f : impl->schema.fields) {
     ParquetColumnInfo info{f.name, f.type, f.nullable, f.unsupported};
     if (const TensorColumnMeta* t = FindTensor(impl->tensors, f.name); t && f.unsupported.empty() && f.is_list == t->from_list) {

@@ -20,7 +20,8 @@ struct ParquetReader::Impl {
   parquet::Schema schema;
   std::vector<ParquetColumnInfo> columns;
   std::vector<std::pair<std::string, std::string>> kv;
-  std::vector<parquet::TensorColumnMeta> tensors;  // FIXED_LEN_BYTE_ARRAY columns sluice wrote from tensors
+  std::vector<parquet::TensorColumnMeta> tensors;  // tensor columns the metadata declares
+  std::vector<std::string> tensor_notes;            // extension types that could not be read, and why
 
   /// Field indices for `wanted` names (all fields when empty); NotFound lists the columns.
   Result<std::vector<int>> ResolveFields(const std::vector<std::string>& wanted) const;

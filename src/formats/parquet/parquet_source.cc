@@ -4,6 +4,7 @@
 #include "tensor_metadata.h"
 
 #include <cstring>
+#include <type_traits>
 
 namespace sluice {
 namespace {
@@ -48,12 +49,23 @@ class RowGroupTask : public ReadTask {
 };
 
 template <typename From>
+bool FitsUInt8(From v) {
+  if constexpr (std::is_same_v<From, uint8_t>) {
+    return true;
+  } else if constexpr (std::is_unsigned_v<From>) {
+    return v <= 255;
+  } else {
+    return v >= 0 && v <= 255;
+  }
+}
+
+template <typename From>
 Status NarrowElements(const Column& child, int64_t begin, int64_t n, DType dtype, uint8_t* dst, const std::string& where) {
   for (int64_t i = 0; i < n; ++i) {
     const From v = child.Value<From>(begin + i);
     switch (dtype) {
       case DType::kUInt8:
-        if (v < 0 || v > 255) return Status::InvalidData(where + ": element " + std::to_string(i) + " = " + std::to_string(v) + " does not fit uint8");
+        if (!FitsUInt8(v)) return Status::InvalidData(where + ": element " + std::to_string(i) + " = " + std::to_string(v) + " does not fit uint8");
         dst[i] = static_cast<uint8_t>(v);
         break;
       case DType::kInt32: reinterpret_cast<int32_t*>(dst)[i] = static_cast<int32_t>(v); break;
@@ -78,7 +90,7 @@ Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, cons
   const int64_t elements = row_bytes / DTypeSize(spec.dtype);
   if (column.null_count() > 0) return Status::InvalidData(where + ": a tensor column cannot have null rows");
   if (column.type().id() == TypeId::kBinary || column.type().id() == TypeId::kString) {
-    return parquet::BinaryToTensor(column, parquet::TensorColumnMeta{"", spec.dtype, spec.shape}, where);
+    return parquet::BinaryToTensor(column, parquet::TensorColumnMeta{"", spec.dtype, spec.shape, false, "a given shape"}, where);
   }
   if (!column.type().is_list()) return Status::InvalidArgument(where + ": a " + column.type().ToString() + " column cannot become a tensor");
   ASSIGN_OR_RETURN(Column out, Column::Allocate(type, rows));
@@ -91,7 +103,16 @@ Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, cons
     }
     if (child.has_validity() && child.Slice(begin, n).null_count() > 0) return Status::InvalidData(row_where + ": null elements");
     uint8_t* dst = out.MutableRowData(r);
+    if (child.type().id() == TypeId::kUInt8 && spec.dtype == DType::kUInt8) {  // Ray's uint8 images: one copy per row
+      std::memcpy(dst, child.RowData(begin), static_cast<size_t>(n));
+      continue;
+    }
     switch (child.type().id()) {
+      case TypeId::kInt8: RETURN_IF_ERROR(NarrowElements<int8_t>(child, begin, n, spec.dtype, dst, row_where)); break;
+      case TypeId::kInt16: RETURN_IF_ERROR(NarrowElements<int16_t>(child, begin, n, spec.dtype, dst, row_where)); break;
+      case TypeId::kUInt8: RETURN_IF_ERROR(NarrowElements<uint8_t>(child, begin, n, spec.dtype, dst, row_where)); break;
+      case TypeId::kUInt16: RETURN_IF_ERROR(NarrowElements<uint16_t>(child, begin, n, spec.dtype, dst, row_where)); break;
+      case TypeId::kUInt32: RETURN_IF_ERROR(NarrowElements<uint32_t>(child, begin, n, spec.dtype, dst, row_where)); break;
       case TypeId::kInt32: RETURN_IF_ERROR(NarrowElements<int32_t>(child, begin, n, spec.dtype, dst, row_where)); break;
       case TypeId::kInt64: RETURN_IF_ERROR(NarrowElements<int64_t>(child, begin, n, spec.dtype, dst, row_where)); break;
       case TypeId::kFloat32: RETURN_IF_ERROR(NarrowElements<float>(child, begin, n, spec.dtype, dst, row_where)); break;

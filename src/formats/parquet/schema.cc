@@ -21,12 +21,31 @@ Result<std::pair<DataType, ValueConversion>> ValueTypeOf(const SchemaElement& e)
   switch (*e.type) {
     case PhysicalType::kBoolean: return std::make_pair(DataType::Bool(), ValueConversion::kAsIs);
     case PhysicalType::kInt32: {
-      const bool unsigned32 = e.converted_type == ConvertedType::kUint32 ||
-                              (e.logical_type.kind == LK::kInteger && !e.logical_type.is_signed && e.logical_type.bit_width == 32);
-      if (unsigned32) return std::make_pair(DataType::Int64(), ValueConversion::kUint32ToInt64);
-      return std::make_pair(DataType::Int32(), ValueConversion::kAsIs);
+      // INTEGER(bits, signed) or the legacy INT_8 .. UINT_32 annotations; plain INT32 is int32.
+      int bits = 32;
+      bool is_signed = true;
+      if (e.logical_type.kind == LK::kInteger) {
+        bits = e.logical_type.bit_width;
+        is_signed = e.logical_type.is_signed;
+      } else if (e.converted_type) {
+        switch (*e.converted_type) {
+          case ConvertedType::kInt8: bits = 8; break;
+          case ConvertedType::kInt16: bits = 16; break;
+          case ConvertedType::kUint8: bits = 8, is_signed = false; break;
+          case ConvertedType::kUint16: bits = 16, is_signed = false; break;
+          case ConvertedType::kUint32: is_signed = false; break;
+          default: break;
+        }
+      }
+      if (bits == 8) return std::make_pair(is_signed ? DataType::Int8() : DataType::UInt8(), ValueConversion::kNarrow);
+      if (bits == 16) return std::make_pair(is_signed ? DataType::Int16() : DataType::UInt16(), ValueConversion::kNarrow);
+      return std::make_pair(is_signed ? DataType::Int32() : DataType::UInt32(), ValueConversion::kAsIs);
     }
-    case PhysicalType::kInt64: return std::make_pair(DataType::Int64(), ValueConversion::kAsIs);
+    case PhysicalType::kInt64: {
+      const bool unsigned64 = e.converted_type == ConvertedType::kUint64 ||
+                              (e.logical_type.kind == LK::kInteger && !e.logical_type.is_signed);
+      return std::make_pair(unsigned64 ? DataType::UInt64() : DataType::Int64(), ValueConversion::kAsIs);
+    }
     case PhysicalType::kInt96: return std::make_pair(DataType::Int64(), ValueConversion::kInt96ToNanos);
     case PhysicalType::kFloat: return std::make_pair(DataType::Float32(), ValueConversion::kAsIs);
     case PhysicalType::kDouble: return std::make_pair(DataType::Float64(), ValueConversion::kAsIs);

@@ -17,7 +17,8 @@
 namespace sluice::parquet {
 
 /// How raw physical values become the sluice value type.
-enum class ValueConversion { kAsIs, kUint32ToInt64, kInt96ToNanos };
+/// kNarrow: INT32 values kept in the column's narrower width (int8/int16/uint8/uint16).
+enum class ValueConversion { kAsIs, kNarrow, kInt96ToNanos };
 
 struct LeafColumn {
   std::vector<std::string> path;

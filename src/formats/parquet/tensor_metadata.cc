@@ -1,13 +1,18 @@
 #include "tensor_metadata.h"
 
 #include "arrow_schema.h"
+#include "ray_tensor_type.h"
 
 #include <cstring>
 #include <sstream>
 
 namespace sluice::parquet {
 
-std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv) {
+std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv,
+                                                  std::vector<std::string>* notes) {
+  auto note = [notes](std::string text) {
+    if (notes) notes->push_back(std::move(text));
+  };
   std::vector<TensorColumnMeta> out;
   const std::string prefix = kTensorKeyPrefix;
   for (const auto& [key, value] : kv) {
@@ -16,7 +21,7 @@ std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<st
     if (colon == std::string::npos) continue;
     auto dtype = ParseDType(value.substr(0, colon));
     if (!dtype.ok()) continue;
-    TensorColumnMeta t{key.substr(prefix.size()), *dtype, {}};
+    TensorColumnMeta t{key.substr(prefix.size()), *dtype, {}, false, "sluice.tensor metadata"};
     std::stringstream dims(value.substr(colon + 1));
     std::string d;
     bool good = true;
@@ -31,12 +36,34 @@ std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<st
   for (const auto& [key, value] : kv) {
     if (key != "ARROW:schema") continue;
     auto fields = ParseArrowSchema(value);
-    if (!fields.ok()) continue;
+    if (!fields.ok()) {
+      note("ARROW:schema could not be read: " + fields.status().message());
+      continue;
+    }
     for (const ArrowFieldInfo& f : *fields) {
-      if (f.extension_name != "arrow.fixed_shape_tensor" || !f.list_element || FindTensor(out, f.name)) continue;
-      auto shape = ParseFixedShapeTensorShape(f.extension_metadata);
-      if (!shape.ok()) continue;
-      out.push_back({f.name, *f.list_element, std::move(shape).value(), true});
+      if (f.extension_name.empty() || FindTensor(out, f.name)) continue;
+      const std::string what = "column '" + f.name + "' (" + f.extension_name + " over " + f.storage + ")";
+      if (f.extension_name == "arrow.fixed_shape_tensor") {
+        auto shape = ParseFixedShapeTensorShape(f.extension_metadata);
+        if (!shape.ok()) {
+          note(what + ": " + shape.status().message());
+        } else if (f.list_element) {
+          out.push_back({f.name, *f.list_element, std::move(shape).value(), true, "arrow.fixed_shape_tensor"});
+        }
+        continue;
+      }
+      auto ray = ParseRayTensorType(f.extension_name, f.extension_metadata);
+      if (!ray.ok()) {
+        note(what + ": " + ray.status().message() + "; it reads as a list (give its shape to read it as a tensor)");
+        continue;
+      }
+      if (!*ray) continue;
+      if ((*ray)->variable_shaped) continue;  // read through its struct storage, row by row
+      if (!f.list_element) {
+        note(what + ": elements of a type sluice has no tensor dtype for; it reads as a list");
+        continue;
+      }
+      out.push_back({f.name, *f.list_element, (*ray)->shape, true, (*ray)->source});
     }
   }
   return out;

@@ -19,15 +19,17 @@ struct TensorColumnMeta {
   std::string column;
   DType dtype = DType::kUInt8;
   std::vector<int64_t> shape;
-  bool from_list = false;  // Arrow's fixed_shape_tensor: a LIST column of the elements
+  bool from_list = false;  // Arrow's fixed_shape_tensor, Ray's tensors: a LIST column of the elements
+  std::string source;      // where the type came from, for `sluice parquet inspect`
 };
 
 inline constexpr const char* kTensorKeyPrefix = "sluice.tensor.";
 
-/// Tensor columns declared by sluice's own entries and by Arrow's `arrow.fixed_shape_tensor`
-/// extension in "ARROW:schema" (malformed Arrow metadata is ignored: the columns then read as
-/// lists).
-std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv);
+/// Tensor columns declared by sluice's own entries, by Arrow's `arrow.fixed_shape_tensor`
+/// and by Ray Data's fixed-shape tensor types (ray_tensor_type.h) in "ARROW:schema". Metadata
+/// that cannot be read is ignored (the columns then read as lists) and explained in `notes`.
+std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<std::string, std::string>>& kv,
+                                                  std::vector<std::string>* notes = nullptr);
 const TensorColumnMeta* FindTensor(const std::vector<TensorColumnMeta>& tensors, const std::string& column);
 std::pair<std::string, std::string> TensorMetadataEntry(const std::string& column, const DataType& type);
 /// Reinterprets a binary column whose values are each exactly one tensor row.

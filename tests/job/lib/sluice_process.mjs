@@ -8,6 +8,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 export function jobYaml(job) {
   let text = '';
   for (const [section, entries] of Object.entries(job)) {
+    if (typeof entries !== 'object') {  // a section given as one value (preprocess: none)
+      text += `${section}: ${JSON.stringify(entries)}\n`;
+      continue;
+    }
     text += `${section}:\n`;
     for (const [key, value] of Object.entries(entries)) text += `  ${key}: ${JSON.stringify(value)}\n`;
   }

@@ -1,0 +1,105 @@
+// Ray Data's tensor Parquet layouts (tests/parquet/ray/make_ray_files.mjs) through `sluice
+// parquet inspect`, `cat` and `sluice run`, against DuckDB's reading of the same files and
+// PyTorch on the same pixels.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readOutput, sameTopK, sqlString } from './lib/predictions.mjs';
+import { runOk } from './lib/sluice_process.mjs';
+import { baseJob, expect, expectCompleteOutput, expectNull, expectSummary, runJob } from './lib/job_runs.mjs';
+
+const RAY_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'parquet', 'ray');
+const SHAPE = [24, 20, 3];
+const FLOAT_SHAPE = [3, 8, 8];
+
+/// The fixed-shape files and what inspect must say they are.
+export const RAY_FIXED = [
+  ['ray_v1_json', 'tensor<uint8>[24,20,3]', 'ray.data.arrow_tensor (JSON shape)'],
+  ['ray_v2_large_list', 'tensor<uint8>[24,20,3]', 'ray.data.arrow_tensor_v2 (JSON shape)'],
+  ['ray_v2_pickled', 'tensor<uint8>[24,20,3]', 'ray.data.arrow_tensor_v2 (pickled shape, Ray >= 2.49)'],
+  ['ray_pre29_pickled', 'tensor<uint8>[24,20,3]', 'pickled ray.air.util.tensor_extensions.arrow.ArrowTensorType'],
+];
+
+export function makeRayFiles(dir) {
+  if (existsSync(join(dir, 'ray_v1_json.parquet'))) return dir;
+  const r = spawnSync(process.execPath, [join(RAY_DIR, 'make_ray_files.mjs'), dir, '--rows', '10', '--shape', SHAPE.join(','),
+    '--float-shape', FLOAT_SHAPE.join(',')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make_ray_files.mjs failed: ${r.stderr}`);
+  return dir;
+}
+
+// PIL + torchvision on the pixels DuckDB read, then the model: the oracle for uint8 tensors; for
+// float tensors (`preprocess: none`) the values go to the model as they are.
+const ORACLE = `
+import json, sys, numpy as np, torch
+from PIL import Image
+from torchvision import transforms as T
+model = torch.jit.load(sys.argv[1]).eval()
+rows = json.load(sys.stdin)
+tf = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+def tensor(r):
+    a = np.array(r["values"], dtype=np.float32 if r["float"] else np.uint8).reshape(r["shape"])
+    return torch.from_numpy(a) if r["float"] else tf(Image.fromarray(a))
+x = torch.stack([tensor(r) for r in rows])
+with torch.no_grad():
+    s, i = torch.softmax(model(x), 1).topk(5, 1)
+print(json.dumps([{"id": r["id"], "ids": i[k].tolist(), "scores": s[k].tolist()} for k, r in enumerate(rows)]))
+`;
+
+async function oracle(ctx, file, shape, isFloat) {
+  const rows = await ctx.db.all(`SELECT id, image FROM read_parquet(${sqlString(file)}) ORDER BY id`);
+  const input = rows.map((r) => ({ id: r.id, values: r.image.map(Number), shape, float: isFloat }));
+  const py = spawnSync('/usr/bin/python3', ['-c', ORACLE, ctx.tiny], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });
+  expect(py.status === 0, () => `PyTorch oracle failed: ${py.stderr}`);
+  return { rows: JSON.parse(py.stdout) };
+}
+
+/// FNV-1a 64 over the little-endian element bytes, as make_ray_files.mjs's expected.json has it.
+function fnv1a64(bytes) {
+  let h = 0xcbf29ce484222325n;
+  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
+}
+
+export async function rayTensors(ctx, dir) {
+  const data = makeRayFiles(join(ctx.data.root, 'ray'));
+  for (const [name, type, source] of RAY_FIXED) {
+    const file = join(data, `${name}.parquet`);
+    const inspect = (await runOk(ctx.bin, ['parquet', 'inspect', file])).stdout;
+    expect(inspect.includes(`image: ${type}`) && inspect.includes(`tensor from ${source}`),
+      () => `${name}: inspect should show image as ${type} from ${source}:\n${inspect}`);
+    // Every row's pixels as sluice reads them equal what was written (checksums of the generator).
+    const cat = (await runOk(ctx.bin, ['parquet', 'cat', file, '--columns', 'id,image'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const expected = JSON.parse(readFileSync(join(data, `${name}.expected.json`), 'utf8'));
+    const want = new Map((expected.rows ?? expected).map((r) => [r.id, r]));
+    expect(cat.length === want.size, `${name}: cat gave ${cat.length} rows, want ${want.size}`);
+    for (const r of cat) {
+      const flat = r.image.flat(Infinity);
+      const e = want.get(r.id);
+      expect(e && fnv1a64(flat) === e.fnv1a64, () => `${name} row ${r.id}: pixels differ from what was written (${flat.slice(0, 8)} vs ${e?.head})`);
+    }
+    // sluice run with no extra keys: predictions equal PyTorch's on the same pixels.
+    const out = join(dir, name);
+    const job = baseJob(ctx, file, out, { input: { shard_rows: 5 } });
+    const { summary } = await runJob(ctx, dir, name, job);
+    expectSummary(summary, { rows_total: 10, rows_written: 10, bad_rows: 0, shards_total: 2 });
+    expectCompleteOutput(out, 'parquet', 2);
+    const got = await readOutput(ctx.db, out, 'parquet');
+    expectNull(sameTopK(got, await oracle(ctx, file, SHAPE, false), { tol: 1e-5, what: `${name}: sluice and PyTorch` }));
+  }
+  // An already preprocessed float32 [3, H, W] column goes to the model as it is.
+  const file = join(data, 'ray_float32_chw.parquet');
+  const out = join(dir, 'float');
+  const job = baseJob(ctx, file, out, { input: { shard_rows: 5 } });
+  job.preprocess = 'none';
+  const { summary } = await runJob(ctx, dir, 'float', job);
+  expectSummary(summary, { rows_total: 10, rows_written: 10, bad_rows: 0 });
+  const got = await readOutput(ctx.db, out, 'parquet');
+  expectNull(sameTopK(got, await oracle(ctx, file, FLOAT_SHAPE, true), { tol: 1e-5, what: 'float32 [3, 8, 8] with preprocess: none and PyTorch' }));
+  // preprocess: none on a uint8 column is refused before any work, naming the column and type.
+  const bad = await runJob(ctx, dir, 'none_on_uint8', baseJob(ctx, join(data, 'ray_v1_json.parquet'), join(dir, 'bad'), {}),
+    { ok: false, extra: ['--set', 'preprocess=none'] });
+  expect(bad.r.code === 2 && /must be a float tensor column \(it is tensor<uint8>\[24,20,3\]\)/.test(bad.r.stderr),
+    () => `preprocess: none on uint8 should fail naming the type: exit ${bad.r.code}: ${bad.r.stderr}`);
+}
