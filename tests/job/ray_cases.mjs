@@ -103,3 +103,24 @@ export async function rayTensors(ctx, dir) {
   expect(bad.r.code === 2 && /must be a float tensor column \(it is tensor<uint8>\[24,20,3\]\)/.test(bad.r.stderr),
     () => `preprocess: none on uint8 should fail naming the type: exit ${bad.r.code}: ${bad.r.stderr}`);
 }
+
+/// Included columns keep their input types in the output (no widening): uint64 above 2^63,
+/// int8, uint16 through a job, read back by DuckDB with the same types and values.
+export async function includeTypes(ctx, dir) {
+  const data = await ctx.data.jpeg();
+  const input = join(dir, 'in.parquet');
+  await ctx.db.run(`COPY (SELECT id, image, (9223372036854775808 + hash(id) % 1000)::UBIGINT AS big, ` +
+    `((hash(id) % 256)::INTEGER - 128)::TINYINT AS small, (hash(id) % 65536)::USMALLINT AS mid ` +
+    `FROM read_parquet(${sqlString(data.glob)}) ORDER BY id LIMIT 40) TO ${sqlString(input)} (FORMAT PARQUET)`);
+  const out = join(dir, 'out');
+  const job = baseJob(ctx, input, out, { output: { include: ['big', 'small', 'mid'] } });
+  const { summary } = await runJob(ctx, dir, 'include', job);
+  expectSummary(summary, { rows_total: 40, rows_written: 40, bad_rows: 0 });
+  const types = async (glob) => Object.fromEntries((await ctx.db.all(`DESCRIBE SELECT big, small, mid FROM read_parquet(${sqlString(glob)})`))
+    .map((r) => [r.column_name, r.column_type]));
+  const want = await types(input);
+  const got = await types(join(out, 'part-*.parquet'));
+  expect(JSON.stringify(got) === JSON.stringify(want), `output column types ${JSON.stringify(got)}, input ${JSON.stringify(want)}`);
+  const rows = async (glob) => JSON.stringify(await ctx.db.all(`SELECT id, big::VARCHAR AS b, small, mid FROM read_parquet(${sqlString(glob)}) ORDER BY id`));
+  expect(await rows(join(out, 'part-*.parquet')) === await rows(input), 'included values differ from the input');
+}
