@@ -5,6 +5,7 @@
 #include <string>
 
 #include "decoder.h"
+#include "sluice/raw_image.h"
 
 namespace sluice::image {
 namespace {
@@ -41,6 +42,7 @@ ImageFormat SniffFormat(std::string_view b) {
   }
   if (b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return ImageFormat::kPng;
   if (b.size() >= 12 && b.compare(0, 4, "RIFF") == 0 && b.compare(8, 4, "WEBP") == 0) return ImageFormat::kWebp;
+  if (IsRawImage(b)) return ImageFormat::kRaw;
   return ImageFormat::kUnknown;
 }
 
@@ -53,6 +55,7 @@ Status Decoder::Decode(std::string_view bytes, const DecodeOptions& options, Dec
       return st;
     case ImageFormat::kPng: return DecodePng(bytes, options, out);
     case ImageFormat::kWebp: return DecodeWebp(bytes, options, out);
+    case ImageFormat::kRaw: return DecodeRaw(bytes, options, out);
     case ImageFormat::kUnknown: break;
   }
   if (bytes.empty()) return Status::InvalidData("empty image");

@@ -8,6 +8,7 @@
 /// - PNG (libpng): palette, grayscale (1-16 bit), alpha and 16-bit; alpha is dropped without
 ///   compositing; 16-bit color keeps the high byte and 16-bit grayscale clips at 255, as Pillow.
 /// - WebP (libwebp): alpha dropped.
+/// - Raw pixels in sluice's container (Ray's variable-shaped tensors): copied.
 /// Images over `max_pixels` are refused from their header, before any pixel is allocated.
 /// EXIF orientation is applied only on request (PIL's decoders and torchvision do not).
 ///
@@ -36,7 +37,8 @@ struct DecodedImage {
   ImageView view() const { return ImageView{pixels.data(), width, height, 3, static_cast<int64_t>(width) * 3}; }
 };
 
-enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp };
+/// kRaw: sluice's raw-pixel container (sluice/raw_image.h), how variable-shaped tensors arrive.
+enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kRaw };
 ImageFormat SniffFormat(std::string_view bytes);
 
 class Decoder {
@@ -57,6 +59,8 @@ class Decoder {
 
 Status DecodePng(std::string_view bytes, const DecodeOptions& options, DecodedImage* out);
 Status DecodeWebp(std::string_view bytes, const DecodeOptions& options, DecodedImage* out);
+/// Gray is expanded to RGB and alpha dropped, as PIL's convert("RGB").
+Status DecodeRaw(std::string_view bytes, const DecodeOptions& options, DecodedImage* out);
 
 /// EXIF orientation (1-8) of a JPEG's APP1 segment, 1 when absent.
 int JpegExifOrientation(std::string_view bytes);

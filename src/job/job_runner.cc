@@ -129,7 +129,6 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   PreprocessSpec pre = spec.preprocess;
   // What the model receives: the preprocessing's output, or with `preprocess: none` the image
   // column itself, which must then be a float tensor already shaped for the model.
-  DataType model_input = pre.OutputType();
   if (spec.preprocess_none) {
     const DataType& t = input.image_type;
     const bool float_tensor = t.id() == TypeId::kTensor && (t.dtype() == DType::kFloat32 || t.dtype() == DType::kFloat16 ||
@@ -139,7 +138,6 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
                                      "' to the model as it is, so it must be a float tensor column (it is " +
                                      (spec.input.format == "parquet" ? t.ToString() : std::string("image files")) + ")");
     }
-    model_input = t;
   }
   if (device_normalize) {
     if (!pre.normalize || pre.layout != Layout::kNCHW || pre.dtype != DType::kFloat32) {
@@ -153,6 +151,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     pre.dtype = DType::kUInt8;
   }
   RETURN_IF_ERROR(pre.Validate());
+  const DataType model_input = spec.preprocess_none ? input.image_type : pre.OutputType();
   // Models load (all devices in parallel) and warm up before any data moves; on a GPU the
   // warm-up runs the real batch size so cuDNN tunes the shape that will run.
   // Auto: two replicas per GPU, each on its own CUDA stream, so one's upload and

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readOutput, sameTopK, sqlString } from './lib/predictions.mjs';
+import { readErrors, readOutput, sameTopK, sqlString } from './lib/predictions.mjs';
 import { runOk } from './lib/sluice_process.mjs';
 import { baseJob, expect, expectCompleteOutput, expectNull, expectSummary, runJob } from './lib/job_runs.mjs';
 
@@ -47,9 +47,12 @@ with torch.no_grad():
 print(json.dumps([{"id": r["id"], "ids": i[k].tolist(), "scores": s[k].tolist()} for k, r in enumerate(rows)]))
 `;
 
-async function oracle(ctx, file, shape, isFloat) {
-  const rows = await ctx.db.all(`SELECT id, image FROM read_parquet(${sqlString(file)}) ORDER BY id`);
-  const input = rows.map((r) => ({ id: r.id, values: r.image.map(Number), shape, float: isFloat }));
+/// `shape` null: variable-shaped rows, each {data, shape} as DuckDB reads the struct.
+async function oracle(ctx, file, shape, isFloat, skip = new Set()) {
+  const rows = (await ctx.db.all(`SELECT id, image FROM read_parquet(${sqlString(file)}) ORDER BY id`)).filter((r) => !skip.has(r.id));
+  const input = rows.map((r) => (shape
+    ? { id: r.id, values: r.image.map(Number), shape, float: isFloat }
+    : { id: r.id, values: r.image.data.map(Number), shape: r.image.shape.map(Number), float: false }));
   const py = spawnSync('/usr/bin/python3', ['-c', ORACLE, ctx.tiny], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });
   expect(py.status === 0, () => `PyTorch oracle failed: ${py.stderr}`);
   return { rows: JSON.parse(py.stdout) };
@@ -87,6 +90,29 @@ export async function rayTensors(ctx, dir) {
     expectCompleteOutput(out, 'parquet', 2);
     const got = await readOutput(ctx.db, out, 'parquet');
     expectNull(sameTopK(got, await oracle(ctx, file, SHAPE, false), { tol: 1e-5, what: `${name}: sluice and PyTorch` }));
+  }
+  // Variable-shaped tensors: each row an image of its own shape, resized like a decoded one.
+  for (const [name, source] of [['ray_variable_shaped', 'ray.data.arrow_variable_shaped_tensor (JSON ndim)'],
+    ['ray_variable_shaped_v2_pickled', 'ray.data.arrow_variable_shaped_tensor (pickled ndim, Ray >= 2.49)']]) {
+    const file = join(data, `${name}.parquet`);
+    const inspect = (await runOk(ctx.bin, ['parquet', 'inspect', file])).stdout;
+    expect(inspect.includes(`variable-shaped uint8 tensor from ${source}`), () => `${name}: inspect should name ${source}:\n${inspect}`);
+    const out = join(dir, name);
+    const { summary } = await runJob(ctx, dir, name, baseJob(ctx, file, out, { input: { shard_rows: 5 } }));
+    expectSummary(summary, { rows_total: 10, rows_written: 10, bad_rows: 0 });
+    const got = await readOutput(ctx.db, out, 'parquet');
+    expectNull(sameTopK(got, await oracle(ctx, file, null, false), { tol: 1e-5, what: `${name}: sluice and PyTorch` }));
+  }
+  {  // A malformed row (empty data, shape [4, 5, 3]) is a bad row naming why; the rest go on.
+    const file = join(data, 'ray_variable_shaped_bad.parquet');
+    const out = join(dir, 'variable_bad');
+    const { summary } = await runJob(ctx, dir, 'variable_bad', baseJob(ctx, file, out, { input: { shard_rows: 5 }, errors: { max_bad_rows: 1 } }));
+    expectSummary(summary, { rows_total: 10, rows_written: 9, bad_rows: 1 });
+    const errors = readErrors(out);
+    expect(errors.length === 1 && errors[0].id === 'r2' && /shape \[4, 5, 3\] holds 0 values, not 60/.test(errors[0].message),
+      () => `_errors should list r2 with its reason: ${JSON.stringify(errors)}`);
+    const got = await readOutput(ctx.db, out, 'parquet');
+    expectNull(sameTopK(got, await oracle(ctx, file, null, false, new Set(['r2'])), { tol: 1e-5, what: 'the good rows and PyTorch' }));
   }
   // An already preprocessed float32 [3, H, W] column goes to the model as it is.
   const file = join(data, 'ray_float32_chw.parquet');

@@ -47,7 +47,7 @@ std::string ParquetReader::Inspect() const {
     const auto& c = im.columns[i];
     const Field& f = im.schema.fields[i];
     o += "  " + c.name + ": " + c.type.ToString() + (c.nullable ? " (nullable)" : "");
-    if (f.leaf >= 0) {
+    if (f.leaf >= 0 && !f.variable_tensor) {
       const LeafColumn& leaf = im.schema.leaves[static_cast<size_t>(f.leaf)];
       o += "  [" + PhysicalTypeName(leaf.physical) + (leaf.physical == PhysicalType::kFixedLenByteArray ? "(" + std::to_string(leaf.type_length) + ")" : "") +
            ", path " + leaf.dotted() + ", max def " + std::to_string(leaf.max_def) + ", max rep " + std::to_string(leaf.max_rep) + "]";
@@ -55,6 +55,8 @@ std::string ParquetReader::Inspect() const {
     if (!c.unsupported.empty()) o += "  UNSUPPORTED: " + c.unsupported;
     if (const TensorColumnMeta* t = FindTensor(im.tensors, c.name); t && c.type.id() == TypeId::kTensor) {
       o += "  tensor from " + t->source;
+    } else if (t && f.variable_tensor) {
+      o += "  variable-shaped " + std::string(DTypeName(t->dtype)) + " tensor from " + t->source + ", each row read as a raw image";
     }
     o += "\n";
   }

@@ -3,6 +3,7 @@
 
 #include "column_chunk_reader.h"
 #include "parquet_reader_impl.h"
+#include "ray_tensor_type.h"
 #include "sluice/parquet_source.h"
 #include "thrift_compact.h"
 
@@ -19,7 +20,7 @@ constexpr int64_t kCoalesceGap = 1 << 20;
 
 struct Range {
   int64_t begin, end;
-  std::vector<size_t> fields;  // selected field positions inside this range
+  std::vector<size_t> fields;  // the leaf columns (pieces) inside this range
 };
 
 }  // namespace
@@ -74,9 +75,22 @@ Result<std::unique_ptr<ParquetReader>> ParquetReader::Open(std::shared_ptr<Rando
   }
   for (const auto& kv : impl->meta.key_value_metadata) impl->kv.emplace_back(kv.key, kv.value);
   impl->tensors = ParseTensorMetadata(impl->kv, &impl->tensor_notes);
+  for (Field& f : impl->schema.fields) {  // Ray's variable-shaped tensors: rows of raw images
+    const TensorColumnMeta* t = FindTensor(impl->tensors, f.name);
+    if (!t || !t->variable_shaped || f.parts.size() != 2) continue;
+    if (t->dtype != DType::kUInt8) {
+      f.unsupported = "a variable-shaped tensor of " + std::string(DTypeName(t->dtype)) + " (sluice reads variable-shaped uint8 images)";
+      continue;
+    }
+    f.unsupported.clear();
+    f.variable_tensor = true;
+    f.type = DataType::Binary();
+    f.nullable = true;
+  }
   for (const Field& f : impl->schema.fields) {
     ParquetColumnInfo info{f.name, f.type, f.nullable, f.unsupported};
-    if (const TensorColumnMeta* t = FindTensor(impl->tensors, f.name); t && f.unsupported.empty() && f.is_list == t->from_list) {
+    if (const TensorColumnMeta* t = FindTensor(impl->tensors, f.name);
+        t && !t->variable_shaped && f.unsupported.empty() && f.is_list == t->from_list) {
       info.type = DataType::Tensor(t->dtype, t->shape);
     }
     impl->columns.push_back(std::move(info));
@@ -123,6 +137,10 @@ Status ParquetReader::Impl::CheckChunk(int g, const Field& f) const {
   const RowGroup& rg = meta.row_groups[static_cast<size_t>(g)];
   const std::string where = ChunkName(g, f);
   if (!f.unsupported.empty()) return Status::Unimplemented(where + " is " + f.unsupported + ", which sluice does not read");
+  if (f.variable_tensor) {
+    for (const Field& part : f.parts) RETURN_IF_ERROR(CheckChunk(g, part));
+    return Status::OK();
+  }
   const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
   const LeafColumn& leaf = schema.leaves[static_cast<size_t>(f.leaf)];
   const int64_t begin = cc.start(), len = cc.meta_data.total_compressed_size;
@@ -144,9 +162,14 @@ Status ParquetReader::Impl::CheckChunk(int g, const Field& f) const {
 
 Result<Column> ParquetReader::Impl::FinishColumn(Column col, const Field& f, const std::string& where) const {
   const TensorColumnMeta* t = FindTensor(tensors, f.name);
-  if (!t || f.is_list != t->from_list) return col;
+  if (!t || t->variable_shaped || f.is_list != t->from_list) return col;
   if (t->from_list) return ColumnToTensor(col, TensorSpec{t->dtype, t->shape}, where);
   return BinaryToTensor(col, *t, where);
+}
+
+Result<Column> ParquetReader::Impl::FinishField(std::vector<Column> parts, const Field& f, const std::string& where) const {
+  if (f.variable_tensor) return VariableShapedImages(parts[0], parts[1], where);
+  return FinishColumn(std::move(parts[0]), f, where);
 }
 
 Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>& wanted) const {
@@ -157,15 +180,26 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
   }
   const RowGroup& rg = im.meta.row_groups[static_cast<size_t>(g)];
   ASSIGN_OR_RETURN(std::vector<int> fields, im.ResolveFields(wanted));
+  // The leaf columns to read: one per field, two for a variable-shaped tensor (data, shape).
+  struct Piece {
+    size_t out;  // output column
+    size_t part;  // position among the field's parts
+    const Field* field;
+  };
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
+    RETURN_IF_ERROR(im.CheckChunk(g, f));
+    if (!f.variable_tensor) pieces.push_back({i, 0, &f});
+    for (size_t p = 0; f.variable_tensor && p < f.parts.size(); ++p) pieces.push_back({i, p, &f.parts[p]});
+  }
   // Byte ranges of the selected chunks, coalesced.
   std::vector<Range> ranges;
   {
     std::vector<std::pair<std::pair<int64_t, int64_t>, size_t>> chunks;
-    for (size_t i = 0; i < fields.size(); ++i) {
-      const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
-      RETURN_IF_ERROR(im.CheckChunk(g, f));
-      const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
-      chunks.push_back({{cc.start(), cc.start() + cc.meta_data.total_compressed_size}, i});
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      const ColumnChunk& cc = rg.columns[static_cast<size_t>(pieces[k].field->leaf)];
+      chunks.push_back({{cc.start(), cc.start() + cc.meta_data.total_compressed_size}, k});
     }
     std::sort(chunks.begin(), chunks.end());
     for (const auto& [r, i] : chunks) {
@@ -177,20 +211,24 @@ Result<Batch> ParquetReader::ReadRowGroup(int g, const std::vector<std::string>&
       ranges.back().fields.push_back(i);
     }
   }
-  std::vector<Column> out(fields.size());
+  std::vector<std::vector<Column>> got(fields.size(), std::vector<Column>(2, EmptyColumn(DataType::Int32())));
   for (const Range& r : ranges) {
     ASSIGN_OR_RETURN(auto bytes, im.file->ReadAt(r.begin, r.end - r.begin));
-    for (size_t i : r.fields) {
-      const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
+    for (size_t k : r.fields) {
+      const Field& f = *pieces[k].field;
       const LeafColumn& leaf = im.schema.leaves[static_cast<size_t>(f.leaf)];
       const ColumnChunk& cc = rg.columns[static_cast<size_t>(f.leaf)];
-      const std::string where = im.ChunkName(g, f);
+      const std::string where = im.ChunkName(g, im.schema.fields[static_cast<size_t>(fields[pieces[k].out])]);
       LeafData data;
       RETURN_IF_ERROR(ReadColumnChunk(bytes->data() + (cc.start() - r.begin), static_cast<size_t>(cc.meta_data.total_compressed_size),
                                       cc.meta_data, leaf, where, &data));
-      ASSIGN_OR_RETURN(Column col, AssembleColumn(std::move(data), f, leaf, rg.num_rows, where));
-      ASSIGN_OR_RETURN(out[i], im.FinishColumn(std::move(col), f, where));
+      ASSIGN_OR_RETURN(got[pieces[k].out][pieces[k].part], AssembleColumn(std::move(data), f, leaf, rg.num_rows, where));
     }
+  }
+  std::vector<Column> out(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field& f = im.schema.fields[static_cast<size_t>(fields[i])];
+    ASSIGN_OR_RETURN(out[i], im.FinishField(std::move(got[i]), f, im.ChunkName(g, f)));
   }
   std::vector<std::string> names;
   for (int f : fields) names.push_back(im.schema.fields[static_cast<size_t>(f)].name);

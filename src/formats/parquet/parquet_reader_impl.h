@@ -31,6 +31,8 @@ struct ParquetReader::Impl {
   Status CheckChunk(int g, const parquet::Field& f) const;
   /// A column assembled from the file, turned into the tensor the file's metadata declares.
   Result<Column> FinishColumn(Column col, const parquet::Field& f, const std::string& where) const;
+  /// A field's column from its parts as assembled (one; two for a variable-shaped tensor).
+  Result<Column> FinishField(std::vector<Column> parts, const parquet::Field& f, const std::string& where) const;
 };
 
 }  // namespace sluice

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/column.h"
 #include "sluice/status.h"
 
 namespace sluice::parquet {
@@ -27,5 +28,11 @@ struct RayTensorType {
 /// nullopt when `extension_name` is none of Ray's (or a py_extension_type that is not a Ray
 /// tensor); an error naming the type when it is Ray's but the metadata cannot be read.
 Result<std::optional<RayTensorType>> ParseRayTensorType(const std::string& extension_name, const std::string& metadata);
+
+/// A variable-shaped uint8 tensor column from its storage's two lists (data: list<uint8>,
+/// shape: list<int64>), as one raw image per row (sluice/raw_image.h): [H, W] is gray, [H, W, C]
+/// has C channels. Rows that cannot be images (the data disagrees with the shape, an empty row,
+/// another rank) become values that fail to decode with the reason; null rows stay null.
+Result<Column> VariableShapedImages(const Column& data, const Column& shape, const std::string& where);
 
 }  // namespace sluice::parquet

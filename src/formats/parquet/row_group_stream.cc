@@ -58,12 +58,13 @@ PhysicalValues SplitValues(PhysicalValues& v, int64_t k) {
 
 class ColumnCursor {
  public:
-  ColumnCursor(const ParquetReader::Impl& im, int g, const Field& f)
+  /// `f`: a field, or one part of a variable-shaped tensor field; `where` names it in errors.
+  ColumnCursor(const ParquetReader::Impl& im, int g, const Field& f, std::string where)
       : im_(im),
         field_(f),
         leaf_(im.schema.leaves[static_cast<size_t>(f.leaf)]),
         meta_(im.meta.row_groups[static_cast<size_t>(g)].columns[static_cast<size_t>(f.leaf)].meta_data),
-        where_(im.ChunkName(g, f)),
+        where_(std::move(where)),
         decoder_(meta_, leaf_),
         pos_(im.meta.row_groups[static_cast<size_t>(g)].columns[static_cast<size_t>(f.leaf)].start()),
         end_(pos_ + meta_.total_compressed_size) {}
@@ -115,7 +116,7 @@ class ColumnCursor {
     return Status::OK();
   }
 
-  /// The next `rows` rows (at most complete_rows()) as a finished column.
+  /// The next `rows` rows (at most complete_rows()) as an assembled column.
   Result<Column> Take(int64_t rows) {
     int64_t slots = rows;
     if (field_.is_list && !pending_.rep.empty()) {
@@ -142,8 +143,7 @@ class ColumnCursor {
       pending_ = LeafData{};
       decoder_.Release();
     }
-    ASSIGN_OR_RETURN(Column col, AssembleColumn(std::move(head), field_, leaf_, rows, where_));
-    return im_.FinishColumn(std::move(col), field_, where_);
+    return AssembleColumn(std::move(head), field_, leaf_, rows, where_);
   }
 
   int64_t buffered_bytes() const {
@@ -185,10 +185,16 @@ class ColumnCursor {
 class RowGroupStream final : public ParquetRowGroupStream {
  public:
   RowGroupStream(const ParquetReader::Impl& im, int g, const std::vector<int>& fields)
-      : total_rows_(im.meta.row_groups[static_cast<size_t>(g)].num_rows) {
+      : im_(im), total_rows_(im.meta.row_groups[static_cast<size_t>(g)].num_rows) {
     for (int f : fields) {
       const Field& field = im.schema.fields[static_cast<size_t>(f)];
-      cursors_.push_back(std::make_unique<ColumnCursor>(im, g, field));
+      const std::string where = im.ChunkName(g, field);
+      fields_.push_back(&field);
+      wheres_.push_back(where);
+      if (!field.variable_tensor) cursors_.push_back(std::make_unique<ColumnCursor>(im, g, field, where));
+      for (const Field& part : field.variable_tensor ? field.parts : std::vector<Field>{}) {
+        cursors_.push_back(std::make_unique<ColumnCursor>(im, g, part, where + " (" + part.name + ")"));
+      }
       names_.push_back(field.name);
     }
   }
@@ -211,8 +217,14 @@ class RowGroupStream final : public ParquetRowGroupStream {
                                    " rows; the row group has " + std::to_string(total_rows_));
       }
     }
-    for (auto& c : cursors_) {
-      ASSIGN_OR_RETURN(Column col, c->Take(want));
+    size_t next = 0;  // cursors are in field order, two for a variable-shaped tensor
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      std::vector<Column> parts;
+      for (size_t k = 0; k < (fields_[i]->variable_tensor ? 2u : 1u); ++k) {
+        ASSIGN_OR_RETURN(Column col, cursors_[next++]->Take(want));
+        parts.push_back(std::move(col));
+      }
+      ASSIGN_OR_RETURN(Column col, im_.FinishField(std::move(parts), *fields_[i], wheres_[i]));
       columns.push_back(std::move(col));
     }
     returned_ += want;
@@ -228,8 +240,11 @@ class RowGroupStream final : public ParquetRowGroupStream {
   }
 
  private:
+  const ParquetReader::Impl& im_;
   const int64_t total_rows_;
   int64_t returned_ = 0;
+  std::vector<const Field*> fields_;
+  std::vector<std::string> wheres_;
   std::vector<std::unique_ptr<ColumnCursor>> cursors_;
   std::vector<std::string> names_;
 };

@@ -176,6 +176,7 @@ class Builder {
       }
     } else {
       f.unsupported = IsList(e) ? "a malformed LIST group" : "a struct or map";
+      if (!IsList(e)) f.parts = DataShapeParts(node, f.leaf, out);
     }
     if (f.unsupported.empty() && leaf_count != 1) f.unsupported = "a group of several columns";
     if (f.unsupported.empty() && leaf.max_rep > (f.is_list ? 1 : 0)) f.unsupported = "nested repetition";
@@ -189,6 +190,38 @@ class Builder {
     }
     out.fields.push_back(std::move(f));
     return Status::OK();
+  }
+
+  /// A struct of exactly two standard 3-level LIST children named "data" and "shape": their
+  /// fields, with the struct's level counted in (empty if the struct is anything else).
+  std::vector<Field> DataShapeParts(int node, int first_leaf, const Schema& out) const {
+    const SchemaElement& e = *nodes_[static_cast<size_t>(node)].e;
+    const auto& kids = nodes_[static_cast<size_t>(node)].children;
+    if (kids.size() != 2) return {};
+    std::vector<Field> parts;
+    int leaf = first_leaf;
+    for (int k : kids) {
+      const SchemaElement& list = *nodes_[static_cast<size_t>(k)].e;
+      const auto& lk = nodes_[static_cast<size_t>(k)].children;
+      if (list.type || !IsList(list) || lk.size() != 1) return {};
+      const SchemaElement& rep = *nodes_[static_cast<size_t>(lk[0])].e;
+      const auto& rk = nodes_[static_cast<size_t>(lk[0])].children;
+      if (!IsRepeated(rep) || rep.type || rk.size() != 1 || !nodes_[static_cast<size_t>(rk[0])].e->type) return {};
+      const SchemaElement& element = *nodes_[static_cast<size_t>(rk[0])].e;
+      auto vt = ValueTypeOf(element);
+      if (!vt.ok() || leaf < 0 || static_cast<size_t>(leaf) >= out.leaves.size() || out.leaves[static_cast<size_t>(leaf)].max_rep != 1) return {};
+      Field f;
+      f.name = list.name;
+      f.leaf = leaf++;
+      f.is_list = true;
+      f.nullable = true;
+      f.list_present_def = static_cast<int16_t>((IsOptional(e) ? 1 : 0) + (IsOptional(list) ? 1 : 0));
+      f.element_nullable = IsOptional(element);
+      f.type = DataType::List(vt->first);
+      parts.push_back(std::move(f));
+    }
+    if (parts[0].name != "data" || parts[1].name != "shape") return {};
+    return parts;
   }
 
   const FileMetaData& meta_;

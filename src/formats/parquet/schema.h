@@ -40,6 +40,11 @@ struct Field {
   int16_t list_present_def = 0;  // lists: def level from which the list is not null
   DataType type = DataType::Int32();
   std::string unsupported;       // non-empty: why this field cannot be read
+  /// A struct of two LIST columns named data and shape (Ray's variable-shaped tensor storage):
+  /// those lists, each read like a top-level list. Read only when the file's Arrow schema says
+  /// the struct is a variable-shaped tensor (variable_tensor).
+  std::vector<Field> parts;
+  bool variable_tensor = false;  // read as raw images (sluice/raw_image.h), one per row
 };
 
 struct Schema {

@@ -58,7 +58,16 @@ std::vector<TensorColumnMeta> ParseTensorMetadata(const std::vector<std::pair<st
         continue;
       }
       if (!*ray) continue;
-      if ((*ray)->variable_shaped) continue;  // read through its struct storage, row by row
+      if ((*ray)->variable_shaped) {  // read through its struct storage, row by row
+        if (!f.struct_data_element) {
+          note(what + ": the data list's elements have no tensor dtype sluice knows");
+          continue;
+        }
+        TensorColumnMeta t{f.name, *f.struct_data_element, {}, false, (*ray)->source};
+        t.variable_shaped = true;
+        out.push_back(std::move(t));
+        continue;
+      }
       if (!f.list_element) {
         note(what + ": elements of a type sluice has no tensor dtype for; it reads as a list");
         continue;

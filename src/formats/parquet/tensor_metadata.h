@@ -21,6 +21,7 @@ struct TensorColumnMeta {
   std::vector<int64_t> shape;
   bool from_list = false;  // Arrow's fixed_shape_tensor, Ray's tensors: a LIST column of the elements
   std::string source;      // where the type came from, for `sluice parquet inspect`
+  bool variable_shaped = false;  // Ray's variable-shaped tensor: rows of their own shapes (dtype, no shape)
 };
 
 inline constexpr const char* kTensorKeyPrefix = "sluice.tensor.";
