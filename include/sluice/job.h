@@ -48,6 +48,7 @@ struct JobSpec {
     int top_k = 5;                   // 0 = the raw model output
     std::vector<std::string> include;
     std::string compression = "zstd";
+    std::string tensor_layout = "sluice";  // parquet tensors: sluice | ray (Ray Data reads them)
   } output;
   struct Errors {
     double max_bad_rows = 0.001;     // < 1: a fraction of the input rows; >= 1: a count

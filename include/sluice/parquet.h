@@ -96,6 +96,10 @@ struct ParquetWriteOptions {
   int64_t row_group_rows = 0;                    // and/or at this many rows (0: no row limit)
   int64_t page_bytes = int64_t{1} << 20;
   bool dictionary = true;  // dictionary-encode string/binary columns with few distinct values
+  /// How tensor columns are stored: "sluice" (FIXED_LEN_BYTE_ARRAY rows + sluice.tensor.*
+  /// metadata, read back without a copy) or "ray" (Ray Data's current layout: a LIST of the
+  /// elements with ray.data.arrow_tensor_v2 and the shape in ARROW:schema, so Ray reads it).
+  std::string tensor_layout = "sluice";
   std::vector<std::pair<std::string, std::string>> metadata;
 };
 

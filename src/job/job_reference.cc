@@ -8,10 +8,10 @@ std::string JobFileReference() {
   uri: data/*.parquet        # path, glob (* ? **) or s3:// URI; or a list of them (required)
   format: parquet            # parquet | images (a folder/prefix/glob of .jpg .jpeg .png .webp)
   id_column: id              # carried to the output as "id" (images: the file's path/URI)
-  image_column: image        # encoded image bytes (binary) or a uint8 HWC tensor column
+  image_column: image        # encoded image bytes (binary), a uint8 HWC tensor column (Ray's layouts too)
   limit: 0                   # 0 = every row; else the first N rows (in shard order)
   shard_rows: 10000          # rows per shard, the unit of exactly-once output (whole row groups)
-preprocess:                  # the same keys as `sluice preprocess` flags
+preprocess:                  # the same keys as `sluice preprocess` flags; `preprocess: none`: see below
   preset: imagenet           # the starting point; the keys below override it
   resize: 256                # shorter side; or [height, width]; or none
   crop: 224                  # center crop; or [height, width]; or none
@@ -41,6 +41,7 @@ output:
   top_k: 5                   # top_k_ids list<int32> + top_k_scores list<float32>; 0 = raw "output"
   include: []                # input columns copied to the output besides the id
   compression: zstd          # parquet: zstd | snappy | gzip | lz4_raw | brotli | none
+  tensor_layout: sluice      # parquet tensors (top_k: 0 outputs): sluice | ray (Ray Data's layout, read by Ray)
 errors:
   max_bad_rows: 0.001        # < 1: a fraction of the input rows; >= 1: a count; 0: none allowed
 resources:

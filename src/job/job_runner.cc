@@ -201,7 +201,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       columns.push_back("output");
     }
     job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns,
-                          out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin())};
+                          out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin()), spec.output.tensor_layout};
 
     Plan plan;
     plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min({static_cast<int>(todo.size()), cpus, 4}))

@@ -16,7 +16,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"input", {"uri", "format", "id_column", "image_column", "limit", "shard_rows"}},
       {"preprocess", {}},  // checked by PreprocessSpec::FromYaml
       {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads", "normalize"}},
-      {"output", {"uri", "format", "top_k", "include", "compression"}},
+      {"output", {"uri", "format", "top_k", "include", "compression", "tensor_layout"}},
       {"errors", {"max_bad_rows"}},
       {"resources", {"cpus", "memory", "stall_timeout"}},
   };
@@ -170,6 +170,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(out, "output", "top_k", &spec.output.top_k));
   RETURN_IF_ERROR(r.Get(out, "output", "include", &spec.output.include));
   RETURN_IF_ERROR(r.Get(out, "output", "compression", &spec.output.compression));
+  RETURN_IF_ERROR(r.Get(out, "output", "tensor_layout", &spec.output.tensor_layout));
   RETURN_IF_ERROR(r.Get(root["errors"], "errors", "max_bad_rows", &spec.errors.max_bad_rows));
   const YAML::Node res = root["resources"];
   RETURN_IF_ERROR(r.GetAutoInt(res, "resources", "cpus", &spec.resources.cpus));
@@ -200,6 +201,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   if (spec.model.replicas < 0) return Status::InvalidArgument(source + ": model.replicas must be auto or >= 1");
   if (spec.output.uri.empty()) return Status::InvalidArgument(source + ": output.uri is required");
   RETURN_IF_ERROR(CheckOneOf(source, "output.format", spec.output.format, {"parquet", "jsonl"}));
+  RETURN_IF_ERROR(CheckOneOf(source, "output.tensor_layout", spec.output.tensor_layout, {"sluice", "ray"}));
   if (spec.output.top_k < 0) return Status::InvalidArgument(source + ": output.top_k must be >= 0");
   if (spec.errors.max_bad_rows < 0) return Status::InvalidArgument(source + ": errors.max_bad_rows must be >= 0");
   if (spec.resources.cpus < 0) return Status::InvalidArgument(source + ": resources.cpus must be auto or >= 1");
@@ -233,7 +235,7 @@ std::string JobSpec::Fingerprint() const {
        input.image_column + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
        std::to_string(input.shard_rows) + "\npreprocess=" + (preprocess_none ? std::string("none") : preprocess.ToYaml()) + "\nmodel.uri=" + model.uri +
        "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\nmodel.normalize=" + model.normalize + "\noutput.format=" + output.format +
-       "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.include=";
+       "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.tensor_layout=" + output.tensor_layout + "\noutput.include=";
   for (const auto& c : output.include) f += c + ";";
   return f + "\n";
 }

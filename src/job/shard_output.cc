@@ -142,6 +142,7 @@ class ShardSink final : public Sink {
     if (spec_.format == "parquet") {
       ParquetWriteOptions o;
       o.compression = spec_.compression;
+      o.tensor_layout = spec_.tensor_layout;
       o.metadata = {{"sluice.shard", std::to_string(shard)}};
       ASSIGN_OR_RETURN(auto pw, ParquetWriter::Open(uri, o));
       w = std::make_unique<ParquetPart>(std::move(pw));

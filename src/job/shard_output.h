@@ -63,6 +63,7 @@ struct OutputSpec {
   /// A part published by an earlier run of the job: the schema for a shard whose every row was
   /// bad when no row of this run gave one.
   std::string schema_part;
+  std::string tensor_layout = "sluice";  // parquet: sluice | ray
 };
 
 /// The sink: splits batches by shard, streams each shard into its own writer and publishes

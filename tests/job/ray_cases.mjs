@@ -150,3 +150,55 @@ export async function includeTypes(ctx, dir) {
   const rows = async (glob) => JSON.stringify(await ctx.db.all(`SELECT id, big::VARCHAR AS b, small, mid FROM read_parquet(${sqlString(glob)}) ORDER BY id`));
   expect(await rows(join(out, 'part-*.parquet')) === await rows(input), 'included values differ from the input');
 }
+
+/// The arrow-schema fields of a Parquet file as the Ray fixtures' checker decodes them.
+function rayMetadata(file) {
+  const r = spawnSync(process.execPath, [join(RAY_DIR, 'check_ray_metadata.mjs'), file], { encoding: 'utf8' });
+  expect(r.status === 0, () => `check_ray_metadata.mjs ${file}: ${r.stderr}`);
+  return new Map(JSON.parse(r.stdout).fields.map((f) => [f.name, f]));
+}
+
+/// Arrow JS's own reading of the file's ARROW:schema (an IPC stream of the schema message).
+async function arrowJsFields(file) {
+  const { arrow } = await import('../parquet/interop/lib/peers.mjs');
+  const { footerKeyValues } = await import('../parquet/ray/lib/parquet_footer.mjs');
+  const entry = footerKeyValues(file).find(([k]) => k.toString() === 'ARROW:schema');
+  expect(entry, `${file} has no ARROW:schema`);
+  const ipc = Buffer.from(entry[1].toString(), 'base64');
+  const table = arrow().tableFromIPC(Buffer.concat([ipc, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]));
+  return new Map(table.schema.fields.map((f) => [f.name, { type: String(f.type), metadata: Object.fromEntries(f.metadata) }]));
+}
+
+/// sluice writes tensors in Ray's current layout (output.tensor_layout / --tensor-layout ray):
+/// the extension name, JSON shape and large_list storage Ray reads, checked by the fixtures'
+/// decoder and by Arrow JS; the values by DuckDB; and sluice reads its own output back.
+export async function rayLayoutOutput(ctx, dir) {
+  const data = makeRayFiles(join(ctx.data.root, 'ray'));
+  const src = join(data, 'ray_v2_pickled.parquet');
+  const copy = join(dir, 'copy_ray.parquet');
+  await runOk(ctx.bin, ['parquet', 'copy', src, copy, '--tensor-layout', 'ray']);
+  const image = rayMetadata(copy).get('image');
+  expect(image?.extension_name === 'ray.data.arrow_tensor_v2' && image.extension_metadata === '[24, 20, 3]' &&
+    image.storage_type === 'large_list<item: uint8>', () => `copy's image field: ${JSON.stringify(image)}`);
+  const js = (await arrowJsFields(copy)).get('image');
+  expect(js?.type === 'LargeList<Uint8>' && js.metadata['ARROW:extension:name'] === 'ray.data.arrow_tensor_v2',
+    () => `Arrow JS reads the copy's image field as ${JSON.stringify(js)}`);
+  const values = async (file) => JSON.stringify(await ctx.db.all(`SELECT id, label, image FROM read_parquet(${sqlString(file)}) ORDER BY id`),
+    (k, v) => (typeof v === 'bigint' ? String(v) : v));
+  expect(await values(copy) === await values(src), 'DuckDB reads different rows from the copy in Ray layout');
+  const inspect = (await runOk(ctx.bin, ['parquet', 'inspect', copy])).stdout;
+  expect(inspect.includes('image: tensor<uint8>[24,20,3]'), () => `sluice reads its Ray-layout copy back as:\n${inspect}`);
+
+  // A job's raw model output (top_k: 0), float32 [10] per row, in Ray's layout.
+  const out = join(dir, 'out');
+  const job = baseJob(ctx, src, out, { input: { shard_rows: 5 }, output: { top_k: 0, tensor_layout: 'ray', include: ['label'] } });
+  await runJob(ctx, dir, 'raw_output', job);
+  const part = join(out, 'part-00000.parquet');
+  const output = rayMetadata(part).get('output');
+  expect(output?.extension_name === 'ray.data.arrow_tensor_v2' && output.extension_metadata === '[10]' &&
+    output.storage_type === 'large_list<item: float>', () => `the job's output field: ${JSON.stringify(output)}`);
+  const label = rayMetadata(part).get('label');
+  expect(label?.storage_type === 'int64', () => `label keeps int64 in ARROW:schema: ${JSON.stringify(label)}`);
+  const rows = await ctx.db.all(`SELECT id, len(output) AS n FROM read_parquet(${sqlString(join(out, 'part-*.parquet'))})`);
+  expect(rows.length === 10 && rows.every((r) => Number(r.n) === 10), () => `DuckDB reads the outputs as ${JSON.stringify(rows.slice(0, 2))}`);
+}

@@ -17,7 +17,7 @@ constexpr const char* kUsage =
     "  inspect FILE                               schema, row groups, sizes, encodings, compression, statistics\n"
     "  cat FILE [--columns a,b] [--limit N]       rows as JSON Lines\n"
     "  copy IN OUT [--compression zstd|snappy|gzip|lz4_raw|brotli|none] [--row-group-rows N]\n"
-    "                                             read and rewrite\n"
+    "               [--tensor-layout sluice|ray]  read and rewrite\n"
     "\n"
     "FILE, IN and OUT are paths or file:// or s3:// URIs (S3 configured as for `sluice run`).\n";
 
@@ -101,7 +101,9 @@ int Copy(std::vector<std::string> args) {
   ArgParser p("sluice parquet copy IN OUT", "Reads a Parquet file and writes it again with sluice's writer.");
   std::string compression = "zstd";
   int64_t row_group_rows = 0;
+  std::string tensor_layout = "sluice";
   p.String("--compression", &compression, "zstd | snappy | gzip | lz4_raw | brotli | none");
+  p.String("--tensor-layout", &tensor_layout, "sluice | ray (Ray Data's list layout and ARROW:schema, so Ray reads the tensors)");
   p.Int("--row-group-rows", &row_group_rows, "rows per row group (0: by size, 128 MiB)");
   if (!p.Parse(args)) return p.exit_code();
   if (pos.size() != 2) return p.Fail("needs IN and OUT");
@@ -110,6 +112,7 @@ int Copy(std::vector<std::string> args) {
   ParquetWriteOptions options;
   options.compression = compression;
   options.row_group_rows = row_group_rows;
+  options.tensor_layout = tensor_layout;
   auto writer = ParquetWriter::Open(pos[1], options);
   if (!writer.ok()) return Fail("copy", writer.status());
   // The schema, from an empty batch, so that a file without rows copies too.

@@ -6,6 +6,7 @@
 #include "sluice/filesystem.h"
 #include "sluice/parquet.h"
 #include "tensor_metadata.h"
+#include "arrow_schema_writer.h"
 #include "thrift_compact.h"
 
 namespace sluice {
@@ -20,7 +21,8 @@ struct ParquetWriter::Impl {
   bool schema_set = false;
   bool finished = false;
   std::vector<std::string> names;
-  std::vector<ColumnLayout> layouts;
+  std::vector<DataType> types;         // the batches' column types
+  std::vector<ColumnLayout> layouts;   // how each is stored (a Ray tensor: a list)
   std::vector<std::vector<Column>> pending;  // per column, this row group's pieces
   int64_t pending_rows = 0;
   int64_t pending_bytes = 0;
@@ -31,22 +33,62 @@ struct ParquetWriter::Impl {
   Status Add(const Batch& batch);
 };
 
+namespace {
+
+/// A tensor column [N, shape...] as a list column of its elements (Ray's layout): row i is
+/// elements [i * k, (i + 1) * k).
+Column TensorAsList(const Column& tensor) {
+  const DataType element = RayElementType(tensor.type().dtype()).value();
+  const int64_t n = tensor.length(), k = tensor.type().fixed_row_bytes() / DTypeSize(tensor.type().dtype());
+  std::vector<int64_t> offsets(static_cast<size_t>(n) + 1);
+  for (int64_t i = 0; i <= n; ++i) offsets[static_cast<size_t>(i)] = i * k;
+  auto values = Buffer::CopyOf({tensor.RowData(0), static_cast<size_t>(n * tensor.type().fixed_row_bytes())});
+  Column child = Column::FromBuffers(element, n * k, values).value();
+  auto off = Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 8});
+  std::shared_ptr<Buffer> validity;
+  if (tensor.null_count() > 0) {
+    std::vector<uint8_t> valid(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) valid[static_cast<size_t>(i)] = tensor.IsValid(i);
+    validity = Buffer::CopyOf(valid);
+  }
+  return Column::MakeList(n, off, child, validity).value();
+}
+
+}  // namespace
+
 Status ParquetWriter::Impl::SetSchema(const Batch& b) {
   meta.schema.clear();
   SchemaElement root;
   root.name = "schema";
   root.num_children = b.num_columns();
   meta.schema.push_back(root);
+  const bool ray = options.tensor_layout == "ray";
+  std::vector<ArrowFieldSpec> arrow_fields;
   for (int c = 0; c < b.num_columns(); ++c) {
-    auto layout = LayoutFor(b.name(c), b.column(c).type());
+    const DataType& type = b.column(c).type();
+    const bool tensor = type.id() == TypeId::kTensor;
+    DataType stored = type;
+    if (tensor && ray) {
+      auto element = RayElementType(type.dtype());
+      if (!element.ok()) return element.status().WithContext("writing '" + path + "' column '" + b.name(c) + "'");
+      stored = DataType::List(*element);
+    }
+    auto layout = LayoutFor(b.name(c), stored);
     if (!layout.ok()) return layout.status().WithContext("writing '" + path + "'");
     for (const auto& e : layout->elements) meta.schema.push_back(e);
-    if (b.column(c).type().id() == TypeId::kTensor) {
-      auto [k, v] = TensorMetadataEntry(b.name(c), b.column(c).type());
+    if (tensor && !ray) {
+      auto [k, v] = TensorMetadataEntry(b.name(c), type);
       meta.key_value_metadata.push_back({k, v});
     }
+    arrow_fields.push_back({b.name(c), type, tensor && ray});
     names.push_back(b.name(c));
+    types.push_back(type);
     layouts.push_back(std::move(layout).value());
+  }
+  if (ray) {
+    auto schema = ArrowSchemaValue(arrow_fields);
+    if (!schema.ok()) return schema.status().WithContext("writing '" + path + "'");
+    meta.key_value_metadata.push_back({"ARROW:schema", *schema});
   }
   for (const auto& [k, v] : options.metadata) meta.key_value_metadata.push_back({k, v});
   pending.assign(static_cast<size_t>(b.num_columns()), {});
@@ -89,7 +131,10 @@ Status ParquetWriter::Impl::Add(const Batch& b) {
     int64_t take = b.num_rows() - start;
     if (options.row_group_rows > 0) take = std::min(take, options.row_group_rows - pending_rows);
     const Batch piece = b.Slice(start, take);
-    for (int c = 0; c < piece.num_columns(); ++c) pending[static_cast<size_t>(c)].push_back(piece.column(c));
+    for (int c = 0; c < piece.num_columns(); ++c) {
+      const bool as_list = layouts[static_cast<size_t>(c)].type.is_list() && piece.column(c).type().id() == TypeId::kTensor;
+      pending[static_cast<size_t>(c)].push_back(as_list ? TensorAsList(piece.column(c)) : piece.column(c));
+    }
     pending_rows += take;
     pending_bytes += piece.ByteSize();
     start += take;
@@ -109,6 +154,9 @@ Result<std::unique_ptr<ParquetWriter>> ParquetWriter::Open(const std::string& pa
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   ASSIGN_OR_RETURN(impl->chunk.codec, ParseCodec(options.compression));
+  if (options.tensor_layout != "sluice" && options.tensor_layout != "ray") {
+    return Status::InvalidArgument("Parquet writer: tensor_layout is '" + options.tensor_layout + "'; expected sluice or ray");
+  }
   if (options.page_bytes <= 0 || options.row_group_bytes <= 0 || options.row_group_rows < 0) {
     return Status::InvalidArgument("Parquet writer: page and row group sizes must be positive");
   }
@@ -130,10 +178,10 @@ Status ParquetWriter::Write(const Batch& batch) {
     RETURN_IF_ERROR(im.SetSchema(batch));
   } else {
     bool same = batch.names() == im.names;
-    for (int c = 0; same && c < batch.num_columns(); ++c) same = batch.column(c).type() == im.layouts[static_cast<size_t>(c)].type;
+    for (int c = 0; same && c < batch.num_columns(); ++c) same = batch.column(c).type() == im.types[static_cast<size_t>(c)];
     if (!same) {
       std::string want;
-      for (size_t c = 0; c < im.names.size(); ++c) want += (c ? ", " : "") + im.names[c] + " " + im.layouts[c].type.ToString();
+      for (size_t c = 0; c < im.names.size(); ++c) want += (c ? ", " : "") + im.names[c] + " " + im.types[c].ToString();
       return Status::InvalidArgument("writing '" + im.path + "': batch (" + batch.Describe() + ") does not match the file's columns (" + want + ")");
     }
   }
