@@ -2,7 +2,10 @@
 // Prints rows/s and MB/s of decompressed data (the bytes of the batches produced), best of R.
 //
 //   parquet_read_bench --generate=DIR             writes DIR/images.parquet and DIR/raw.parquet
-//   parquet_read_bench --file=F [--columns=a,b] [--threads=1] [--repeat=3]
+//   parquet_read_bench --file=F [--columns=a,b] [--threads=1] [--repeat=3] [--stream=ROWS]
+//
+// --stream=ROWS reads each row group as slices of ROWS rows (StreamRowGroup, what `sluice run`
+// does) instead of whole.
 //
 // images.parquet: 9,000 rows of id (string), label (int32) and image (binary): incompressible
 // bytes with sizes spread like ImageNet JPEGs (mean ~110 KB), 1,000 rows per row group, about
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
   const std::string file = bench::StringArg(argc, argv, "file", "");
   const int threads = std::stoi(bench::StringArg(argc, argv, "threads", "1"));
   const int repeat = std::stoi(bench::StringArg(argc, argv, "repeat", "3"));
+  const int64_t stream = std::stoll(bench::StringArg(argc, argv, "stream", "0"));
   std::vector<std::string> columns;
   std::stringstream ss(bench::StringArg(argc, argv, "columns", ""));
   for (std::string c; std::getline(ss, c, ',');) {
@@ -124,13 +128,25 @@ int main(int argc, char** argv) {
     std::vector<std::jthread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
+        auto fail = [&](const Status& st) {
+          std::fprintf(stderr, "parquet_read_bench: %s\n", st.ToString().c_str());
+          failed = true;
+        };
         for (int g; (g = next.fetch_add(1)) < (*reader)->num_row_groups();) {
-          auto b = (*reader)->ReadRowGroup(g, columns);
-          if (!b.ok()) {
-            std::fprintf(stderr, "parquet_read_bench: %s\n", b.status().ToString().c_str());
-            failed = true;
-            return;
+          if (stream > 0) {
+            auto s = (*reader)->StreamRowGroup(g, columns);
+            if (!s.ok()) return fail(s.status());
+            for (;;) {
+              auto b = (*s)->Next(stream);
+              if (!b.ok()) return fail(b.status());
+              if (!*b) break;
+              total_rows += (*b)->num_rows();
+              total_bytes += (*b)->ByteSize();
+            }
+            continue;
           }
+          auto b = (*reader)->ReadRowGroup(g, columns);
+          if (!b.ok()) return fail(b.status());
           total_rows += b->num_rows();
           total_bytes += b->ByteSize();
         }
@@ -142,8 +158,9 @@ int main(int argc, char** argv) {
     rows = total_rows;
     bytes = total_bytes;
   }
-  std::printf("sluice_parquet_read file=%s columns=%s threads=%d rows=%lld seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f\n",
-              file.c_str(), columns.empty() ? "all" : bench::StringArg(argc, argv, "columns", "").c_str(), threads, static_cast<long long>(rows),
+  std::printf("sluice_parquet_read file=%s columns=%s threads=%d stream=%lld rows=%lld seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f\n",
+              file.c_str(), columns.empty() ? "all" : bench::StringArg(argc, argv, "columns", "").c_str(), threads,
+              static_cast<long long>(stream), static_cast<long long>(rows),
               best, static_cast<double>(rows) / best, static_cast<double>(bytes) / best / 1e6);
   return 0;
 }

@@ -100,11 +100,12 @@ bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index, int64_t task
     if (!next.empty() && !next.HasReady()) return true;
   }
   if (!HasOutputRoom(st, 1)) return false;
-  if (task_buffered > 0) return true;  // handing out what is already read does not grow memory
-  // Progress guarantee: when nothing else can move (no read running, no task holding rows to
-  // hand out, every later stage empty and idle), one read runs whatever its size: a row group
-  // larger than the budget, or the rows a partial batch waiting in a rebatch needs.
-  if (st.reading == 0 && st.holding == 0 && (in_flight_ == 0 || DownstreamIdle(0))) return true;
+  // Progress guarantee: when nothing else can move (no read running, every later stage empty
+  // and idle), one read runs whatever the budget says (a row group larger than the budget, the
+  // rows a partial batch waiting in a rebatch needs), a task that holds rows before a new one.
+  if (st.reading == 0 && (in_flight_ == 0 || DownstreamIdle(0)) && (task_buffered > 0 || st.holding == 0)) return true;
+  // Otherwise every read is within the budget, also one from a task holding rows: streaming
+  // readers decode more pages to hand out the next slice.
   // Storage read-ahead (S3 prefetch windows) holds memory too.
   return in_flight_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;
 }

@@ -38,6 +38,53 @@ Status ReadPrefixedLevels(const uint8_t*& p, const uint8_t* end, int64_t n, int1
   return Status::OK();
 }
 
+/// True when all `n` levels in [data, data + size) equal `want` (false also on corrupt data:
+/// the full decode then reports it).
+bool AllLevelsAre(const uint8_t* data, size_t size, int64_t n, int16_t max_level, int16_t want) {
+  RleBitPackedDecoder dec(data, size, BitWidth(static_cast<uint64_t>(max_level)));
+  uint32_t buf[512];
+  while (n > 0) {
+    bool repeated;
+    uint32_t value;
+    auto k = dec.GetPiece(std::min<int64_t>(n, 512), &repeated, &value, buf);
+    if (!k.ok()) return false;
+    if (repeated ? value != static_cast<uint32_t>(want)
+                 : std::any_of(buf, buf + *k, [&](uint32_t v) { return v != static_cast<uint32_t>(want); })) {
+      return false;
+    }
+    n -= *k;
+  }
+  return true;
+}
+
+/// The slots (numbered from `base`) of the 0s among `n` repetition levels of a one-level list;
+/// false if a level is not 0 or 1 or the data is corrupt.
+bool RowStarts(const uint8_t* data, size_t size, int64_t n, int64_t base, std::vector<int64_t>* starts) {
+  RleBitPackedDecoder dec(data, size, 1);
+  uint32_t buf[512];
+  int64_t at = base;
+  while (n > 0) {
+    bool repeated;
+    uint32_t value;
+    auto k = dec.GetPiece(std::min<int64_t>(n, 512), &repeated, &value, buf);
+    if (!k.ok()) return false;
+    if (repeated) {
+      if (value > 1) return false;
+      if (value == 0) {
+        for (int64_t i = 0; i < *k; ++i) starts->push_back(at + i);
+      }
+    } else {
+      for (int64_t i = 0; i < *k; ++i) {
+        if (buf[i] > 1) return false;
+        if (buf[i] == 0) starts->push_back(at + i);
+      }
+    }
+    at += *k;
+    n -= *k;
+  }
+  return true;
+}
+
 int64_t CountNonNull(const std::vector<int16_t>& def, size_t from, int16_t max_def, int64_t n) {
   if (max_def == 0) return n;
   return std::count(def.begin() + static_cast<ptrdiff_t>(from), def.end(), max_def);
@@ -50,22 +97,8 @@ Status DecompressInto(Codec codec, const uint8_t* in, size_t in_size, int64_t ou
 
 /// Converts raw physical values to the leaf's value type (in place of `v`).
 void ConvertValues(const LeafColumn& leaf, PhysicalValues* v) {
-  if (leaf.conversion == ValueConversion::kNarrow) {
-    // The low bytes of each little-endian INT32, in place (the column is 1 or 2 bytes wide).
-    // Forward is safe: element i moves from 4i down to i*w.
-    const size_t w = static_cast<size_t>(leaf.value_type.fixed_row_bytes());
-    uint8_t* d = v->fixed.data();
-    const size_t n = static_cast<size_t>(v->count);
-    if (w == 1) {
-      for (size_t i = 0; i < n; ++i) d[i] = d[4 * i];
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        d[2 * i] = d[4 * i];
-        d[2 * i + 1] = d[4 * i + 1];
-      }
-    }
-    v->fixed.resize(n * w);
-  } else if (leaf.conversion == ValueConversion::kInt96ToNanos) {
+  // kNarrow: DecodeValues already wrote the narrow values.
+  if (leaf.conversion == ValueConversion::kInt96ToNanos) {
     LargeBytes out(static_cast<size_t>(v->count) * 8);
     for (int64_t i = 0; i < v->count; ++i) {
       int64_t nanos_of_day;
@@ -166,6 +199,14 @@ Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_
                                        static_cast<size_t>(uncompressed))));
     const uint8_t* p = target->data() + region;
     const uint8_t* end = p + uncompressed;
+    if (!in_place && TryDenseLevels(p, end, n, out)) {
+      values = p;
+      values_size = static_cast<size_t>(end - p);
+      RETURN_IF_ERROR(in_page(DecodeValues(encoding, values, values_size, n, leaf_, has_dictionary_ ? &dictionary_ : nullptr, &out->values)));
+      out->slots += n;
+      return Status::OK();
+    }
+    if (out->dense) MaterializeLevels(out, leaf_.max_def);
     if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_rep, &out->rep)));
     if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_def, &out->def)));
     if (in_place) {
@@ -187,10 +228,16 @@ Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_
         levels > uncompressed) {
       return Status::InvalidData(pw + ": level lengths larger than the page");
     }
-    if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data, static_cast<size_t>(v2.repetition_levels_byte_length), n, leaf_.max_rep, &out->rep)));
-    if (leaf_.max_def > 0) {
-      RETURN_IF_ERROR(in_page(ReadLevels(page_data + v2.repetition_levels_byte_length,
-                                         static_cast<size_t>(v2.definition_levels_byte_length), n, leaf_.max_def, &out->def)));
+    const size_t rep_len = static_cast<size_t>(v2.repetition_levels_byte_length);
+    const size_t def_len = static_cast<size_t>(v2.definition_levels_byte_length);
+    if (leaf_.physical != PhysicalType::kByteArray && DenseCandidate(*out) &&
+        AllLevelsAre(page_data + rep_len, def_len, n, leaf_.max_def, leaf_.max_def) &&
+        RowStarts(page_data, rep_len, n, out->slots, &out->starts)) {
+      out->dense = true;
+    } else {
+      if (out->dense) MaterializeLevels(out, leaf_.max_def);
+      if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data, rep_len, n, leaf_.max_rep, &out->rep)));
+      if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data + rep_len, def_len, n, leaf_.max_def, &out->def)));
     }
     const uint8_t* body = page_data + levels;
     const size_t body_size = static_cast<size_t>(compressed - levels);
@@ -205,11 +252,47 @@ Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_
   } else {
     return Status::OK();  // index pages and unknown page types carry no values
   }
-  const int64_t non_null = CountNonNull(out->def, def_before, leaf_.max_def, n);
+  const int64_t non_null = out->dense ? n : CountNonNull(out->def, def_before, leaf_.max_def, n);
   RETURN_IF_ERROR(in_page(DecodeValues(encoding, values, values_size, non_null, leaf_, has_dictionary_ ? &dictionary_ : nullptr,
                                        &out->values)));
   out->slots += n;
   return Status::OK();
+}
+
+bool PageDecoder::DenseCandidate(const LeafData& out) const {
+  return leaf_.max_rep == 1 && leaf_.max_def > 0 && (out.dense || out.slots == 0);
+}
+
+bool PageDecoder::TryDenseLevels(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out) {
+  if (leaf_.physical == PhysicalType::kByteArray || !DenseCandidate(*out)) return false;
+  // v1 levels: a 4-byte length before each of the rep and def runs.
+  uint32_t rep_len, def_len;
+  if (end - p < 4) return false;
+  std::memcpy(&rep_len, p, 4);
+  if (rep_len > static_cast<uint64_t>(end - p - 4)) return false;
+  const uint8_t* rep = p + 4;
+  const uint8_t* q = rep + rep_len;
+  if (end - q < 4) return false;
+  std::memcpy(&def_len, q, 4);
+  if (def_len > static_cast<uint64_t>(end - q - 4)) return false;
+  const uint8_t* def = q + 4;
+  const size_t starts_before = out->starts.size();
+  if (!AllLevelsAre(def, def_len, n, leaf_.max_def, leaf_.max_def) || !RowStarts(rep, rep_len, n, out->slots, &out->starts)) {
+    out->starts.resize(starts_before);
+    return false;
+  }
+  out->dense = true;
+  p = def + def_len;
+  return true;
+}
+
+void MaterializeLevels(LeafData* data, int16_t max_def) {
+  if (!data->dense) return;
+  data->rep.assign(static_cast<size_t>(data->slots), 1);
+  for (int64_t s : data->starts) data->rep[static_cast<size_t>(s)] = 0;
+  data->def.assign(static_cast<size_t>(data->slots), max_def);
+  data->starts.clear();
+  data->dense = false;
 }
 
 Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& meta, const LeafColumn& leaf,
@@ -218,7 +301,13 @@ Status ReadColumnChunk(const uint8_t* data, size_t size, const ColumnMetaData& m
   size_t pos = 0;
   // The values can take no more room than the chunk uncompressed: reserve once instead of
   // regrowing (capped, since the size is the file's claim).
-  const int64_t reserve = std::min<int64_t>({meta.total_uncompressed_size, static_cast<int64_t>(size) * 64 + (1 << 20), int64_t{1} << 31});
+  // Fixed-width values take at most one physical value per level (dictionary-encoded chunks
+  // are far smaller than their values, so their uncompressed size is no bound).
+  const int64_t value_width = leaf.conversion == ValueConversion::kNarrow ? leaf.value_type.fixed_row_bytes()
+                                                                         : PhysicalWidth(leaf.physical, leaf.type_length);
+  const int64_t fixed_bound = leaf.physical == PhysicalType::kByteArray ? 0 : meta.num_values * value_width;
+  const int64_t reserve = std::min<int64_t>({std::max(meta.total_uncompressed_size, fixed_bound), static_cast<int64_t>(size) * 64 + (1 << 20),
+                                             int64_t{1} << 31});
   if (reserve > 0) (leaf.physical == PhysicalType::kByteArray ? out->values.bytes : out->values.fixed).reserve(static_cast<size_t>(reserve));
   for (int page = 0; out->slots < meta.num_values; ++page) {
     const std::string pw = where + " page " + std::to_string(page);
@@ -249,6 +338,17 @@ Result<Column> AssembleColumn(LeafData data, const Field& field, const LeafColum
     std::vector<uint8_t> valid(static_cast<size_t>(rows));
     for (int64_t i = 0; i < rows; ++i) valid[static_cast<size_t>(i)] = data.def[static_cast<size_t>(i)] == max_def;
     return Scatter(dense, valid);
+  }
+  if (data.dense) {  // every list and element present: offsets are the row starts
+    if (static_cast<int64_t>(data.starts.size()) != rows || (rows > 0 && data.starts[0] != 0) || (rows == 0 && data.slots > 0)) {
+      return Status::InvalidData(where + ": " + std::to_string(data.starts.size()) + " lists for " + std::to_string(rows) + " rows");
+    }
+    std::vector<int64_t> offsets = std::move(data.starts);
+    offsets.push_back(data.slots);
+    if (dense.length() != data.slots) {
+      return Status::InvalidData(where + ": " + std::to_string(dense.length()) + " values for " + std::to_string(data.slots) + " list elements");
+    }
+    return Column::MakeList(rows, Buffer::FromVector(std::move(offsets)), std::move(dense), nullptr);
   }
   // One-level list: rep 0 starts a row; def below list_present_def is a null list, equal to it an
   // empty list, above it an element (null unless def == max_def).

@@ -20,11 +20,19 @@
 namespace sluice::parquet {
 
 struct LeafData {
-  std::vector<int16_t> def;  // one per slot; empty when max_def == 0
-  std::vector<int16_t> rep;  // one per slot; empty when max_rep == 0
+  std::vector<int16_t> def;  // one per slot; empty when max_def == 0 or `dense`
+  std::vector<int16_t> rep;  // one per slot; empty when max_rep == 0 or `dense`
   int64_t slots = 0;
   PhysicalValues values;     // the non-null values, dense
+  /// Dense lists: while every page of a list column has had each list and element present (a
+  /// tensor stored as a list: Ray's images, 196,608 levels a row), the levels are not expanded;
+  /// rows start at the slots in `starts`. A page with a null turns this back into rep/def.
+  bool dense = false;
+  std::vector<int64_t> starts;
 };
+
+/// Expands a dense LeafData's row starts into rep/def levels (`max_def` for every slot).
+void MaterializeLevels(LeafData* data, int16_t max_def);
 
 /// Decodes a column chunk's pages one at a time, keeping the dictionary between them.
 class PageDecoder {
@@ -46,6 +54,12 @@ class PageDecoder {
   }
 
  private:
+  /// A list leaf whose pages so far were all dense (or none was decoded yet).
+  bool DenseCandidate(const LeafData& out) const;
+  /// v1 data page levels at `p`: when every list and element is present, records the row starts
+  /// in `out` (dense mode), moves `p` past the levels and returns true.
+  bool TryDenseLevels(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out);
+
   const ColumnMetaData& meta_;
   const LeafColumn& leaf_;
   PhysicalValues dictionary_;

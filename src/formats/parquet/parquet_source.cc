@@ -4,6 +4,7 @@
 #include "tensor_metadata.h"
 
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 namespace sluice {
@@ -78,6 +79,29 @@ Status NarrowElements(const Column& child, int64_t begin, int64_t n, DType dtype
   return Status::OK();
 }
 
+/// The list's elements as the tensor, without a copy, when they already are its rows: elements
+/// of the tensor's dtype, `elements` per row back to back, no nulls.
+std::optional<Column> ListAsTensorView(const Column& list, const DataType& type, int64_t elements) {
+  const Column& child = list.child();
+  const TypeId want = type.dtype() == DType::kUInt8 ? TypeId::kUInt8 : type.dtype() == DType::kInt32 ? TypeId::kInt32
+                    : type.dtype() == DType::kInt64 ? TypeId::kInt64 : type.dtype() == DType::kFloat32 ? TypeId::kFloat32
+                    : type.dtype() == DType::kFloat64 ? TypeId::kFloat64 : TypeId::kBinary;
+  const int64_t rows = list.length();
+  if (child.type().id() != want || rows == 0 || list.null_count() > 0 || child.null_count() > 0 || !child.values_buffer()) return std::nullopt;
+  const int64_t first = list.ListBegin(0);
+  for (int64_t r = 0; r <= rows; ++r) {
+    if ((r < rows ? list.ListBegin(r) : list.ListEnd(rows - 1)) != first + r * elements) return std::nullopt;
+  }
+  const int64_t width = child.type().fixed_row_bytes();
+  const auto& values = child.values_buffer();
+  const uint8_t* start = values->data() + (child.offset() + first) * width;
+  if (start + rows * elements * width > values->data() + values->size()) return std::nullopt;
+  auto view = Buffer::Wrap(start, rows * elements * width, values->kind(), values);
+  auto col = Column::FromBuffers(type, rows, std::move(view));
+  if (!col.ok()) return std::nullopt;
+  return std::move(col).value();
+}
+
 }  // namespace
 
 Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, const std::string& where) {
@@ -93,8 +117,9 @@ Result<Column> ColumnToTensor(const Column& column, const TensorSpec& spec, cons
     return parquet::BinaryToTensor(column, parquet::TensorColumnMeta{"", spec.dtype, spec.shape, false, "a given shape"}, where);
   }
   if (!column.type().is_list()) return Status::InvalidArgument(where + ": a " + column.type().ToString() + " column cannot become a tensor");
-  ASSIGN_OR_RETURN(Column out, Column::Allocate(type, rows));
   const Column& child = column.child();
+  if (auto view = ListAsTensorView(column, type, elements)) return *view;
+  ASSIGN_OR_RETURN(Column out, Column::Allocate(type, rows));
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t begin = column.ListBegin(r), n = column.ListEnd(r) - begin;
     const std::string row_where = where + " row " + std::to_string(r);

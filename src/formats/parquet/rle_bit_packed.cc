@@ -96,10 +96,7 @@ Status RleBitPackedDecoder::Get(int64_t n, uint32_t* out) {
       if (width_ == 0) {
         std::memset(out, 0, static_cast<size_t>(k) * sizeof(uint32_t));
       } else {
-        for (int64_t i = 0; i < k; ++i) {
-          out[i] = static_cast<uint32_t>(LoadBits(packed_, packed_bit_, width_, p_));
-          packed_bit_ += width_;
-        }
+        Unpack(k, out);
       }
       out += k;
       n -= k;
@@ -107,6 +104,67 @@ Status RleBitPackedDecoder::Get(int64_t n, uint32_t* out) {
     }
   }
   return Status::OK();
+}
+
+void RleBitPackedDecoder::Unpack(int64_t k, uint32_t* out) {
+  int64_t i = 0;
+  if (width_ == 8 && packed_bit_ % 8 == 0) {  // dictionary indices of up to 256 entries: bytes
+    const uint8_t* b = packed_ + packed_bit_ / 8;
+    for (; i < k; ++i) out[i] = b[i];
+    packed_bit_ += 8 * k;
+    return;
+  }
+  // A direct 64-bit load while 8 bytes are readable; the careful load near the end.
+  const uint64_t mask = width_ == 32 ? 0xffffffffu : (uint64_t{1} << width_) - 1;
+  for (; i < k; ++i) {
+    const uint8_t* b = packed_ + packed_bit_ / 8;
+    if (p_ - b < 8) break;
+    uint64_t word;
+    std::memcpy(&word, b, 8);
+    out[i] = static_cast<uint32_t>((word >> (packed_bit_ % 8)) & mask);
+    packed_bit_ += width_;
+  }
+  for (; i < k; ++i) {
+    out[i] = static_cast<uint32_t>(LoadBits(packed_, packed_bit_, width_, p_));
+    packed_bit_ += width_;
+  }
+}
+
+Result<int64_t> RleBitPackedDecoder::GetPieceBytes(int64_t n, bool* repeated, uint32_t* value, const uint8_t** bytes) {
+  if (rle_left_ == 0 && packed_left_ == 0) RETURN_IF_ERROR(NextRun());
+  if (rle_left_ > 0) {
+    const int64_t k = rle_left_ < n ? rle_left_ : n;
+    *repeated = true;
+    *value = rle_value_;
+    rle_left_ -= k;
+    return k;
+  }
+  const int64_t k = packed_left_ < n ? packed_left_ : n;
+  *repeated = false;
+  *bytes = packed_ + packed_bit_ / 8;  // width 8: whole bytes, inside the run (packed_left_ counts them)
+  packed_bit_ += 8 * k;
+  packed_left_ -= k;
+  return k;
+}
+
+Result<int64_t> RleBitPackedDecoder::GetPiece(int64_t n, bool* repeated, uint32_t* value, uint32_t* out) {
+  if (rle_left_ == 0 && packed_left_ == 0) RETURN_IF_ERROR(NextRun());
+  if (rle_left_ > 0) {
+    const int64_t k = rle_left_ < n ? rle_left_ : n;
+    *repeated = true;
+    *value = rle_value_;
+    rle_left_ -= k;
+    return k;
+  }
+  const int64_t k = packed_left_ < n ? packed_left_ : n;
+  *repeated = false;
+  if (width_ == 0) {
+    std::memset(out, 0, static_cast<size_t>(k) * sizeof(uint32_t));
+  } else {
+    Unpack(k, out);
+  }
+  packed_left_ -= k;
+  return k;
 }
 
 std::vector<uint8_t> RleBitPackedEncoder::Finish() const {

@@ -18,11 +18,20 @@ class RleBitPackedDecoder {
   RleBitPackedDecoder(const uint8_t* data, size_t size, int bit_width) : p_(data), end_(data + size), width_(bit_width) {}
   /// Decodes exactly `n` values into `out`.
   Status Get(int64_t n, uint32_t* out);
+  /// The next piece of at most `n` values, without expanding runs: an RLE run sets *repeated
+  /// and *value (nothing is written to `out`); a bit-packed piece writes its values to `out`
+  /// (room for `n`). Returns the piece's length (> 0).
+  Result<int64_t> GetPiece(int64_t n, bool* repeated, uint32_t* value, uint32_t* out);
+  /// Bit width 8 only: like GetPiece, but a bit-packed piece is returned as a pointer to its
+  /// bytes (one value each) instead of being copied out.
+  Result<int64_t> GetPieceBytes(int64_t n, bool* repeated, uint32_t* value, const uint8_t** bytes);
   /// Bytes consumed so far (for length-less level runs).
   const uint8_t* position() const { return p_; }
 
  private:
   Status NextRun();
+  /// `k` values of the current bit-packed run (width > 0) into `out`.
+  void Unpack(int64_t k, uint32_t* out);
 
   const uint8_t* p_;
   const uint8_t* end_;

@@ -104,10 +104,15 @@ class ColumnCursor {
     pos_ += h.compressed_page_size;
     const int64_t slots_before = pending_.slots;
     const size_t rep_before = pending_.rep.size();
+    const bool was_dense = pending_.dense;
     RETURN_IF_ERROR(decoder_.Decode(h, data, meta_.num_values - values_read_, pw, &pending_));
     values_read_ += pending_.slots - slots_before;
-    if (pending_.rep.empty()) {
+    if (pending_.dense) {
+      row_starts_ = static_cast<int64_t>(pending_.starts.size());
+    } else if (!field_.is_list || pending_.rep.empty()) {
       row_starts_ += pending_.slots - slots_before;
+    } else if (was_dense) {  // levels were just expanded: count them all
+      row_starts_ = std::count(pending_.rep.begin(), pending_.rep.end(), 0);
     } else {
       row_starts_ += std::count(pending_.rep.begin() + static_cast<ptrdiff_t>(rep_before), pending_.rep.end(), 0);
     }
@@ -118,6 +123,7 @@ class ColumnCursor {
 
   /// The next `rows` rows (at most complete_rows()) as an assembled column.
   Result<Column> Take(int64_t rows) {
+    if (pending_.dense) return TakeDense(rows);
     int64_t slots = rows;
     if (field_.is_list && !pending_.rep.empty()) {
       slots = pending_.slots;
@@ -138,6 +144,7 @@ class ColumnCursor {
     head.slots = slots;
     pending_.slots -= slots;
     head.values = SplitValues(pending_.values, non_null);
+    ReserveLike(head.values);
     row_starts_ -= rows;
     if (done() && pending_.slots == 0) {  // the chunk is finished: give its buffers back
       pending_ = LeafData{};
@@ -150,11 +157,37 @@ class ColumnCursor {
     if (done() && pending_.slots == 0) return 0;
     const auto& v = pending_.values;
     return (window_ ? window_->size() : 0) + static_cast<int64_t>(v.fixed.capacity() + v.bytes.capacity()) +
+           static_cast<int64_t>(pending_.starts.capacity() * 8) +
            static_cast<int64_t>(v.offsets.capacity() * 8 + (pending_.def.capacity() + pending_.rep.capacity()) * 2) +
            decoder_.dictionary_bytes() + decoder_.scratch_bytes();
   }
 
  private:
+  /// The next slice is likely the size of the last: room for it now, so the values do not
+  /// regrow (copy, fault new pages) page by page.
+  void ReserveLike(const PhysicalValues& taken) {
+    if (!done()) pending_.values.fixed.reserve(taken.fixed.size() + taken.fixed.size() / 4);
+  }
+
+  /// Take for dense lists: the rows' slots end where the next row starts.
+  Result<Column> TakeDense(int64_t rows) {
+    const int64_t slots = rows < static_cast<int64_t>(pending_.starts.size()) ? pending_.starts[static_cast<size_t>(rows)] : pending_.slots;
+    LeafData head;
+    head.dense = true;
+    head.starts = SplitFront(pending_.starts, static_cast<size_t>(rows));
+    for (int64_t& s : pending_.starts) s -= slots;
+    head.slots = slots;
+    pending_.slots -= slots;
+    head.values = SplitValues(pending_.values, slots);
+    ReserveLike(head.values);
+    row_starts_ -= rows;
+    if (done() && pending_.slots == 0) {
+      pending_ = LeafData{};
+      decoder_.Release();
+    }
+    return AssembleColumn(std::move(head), field_, leaf_, rows, where_);
+  }
+
   /// Makes [offset, offset + len) of the file readable through At().
   Status Ensure(int64_t offset, int64_t len) {
     if (window_ && offset >= window_begin_ && offset + len <= window_begin_ + window_->size()) return Status::OK();

@@ -17,7 +17,8 @@
 namespace sluice::parquet {
 
 /// How raw physical values become the sluice value type.
-/// kNarrow: INT32 values kept in the column's narrower width (int8/int16/uint8/uint16).
+/// kNarrow: INT32 values kept in the column's narrower width (int8/int16/uint8/uint16); the
+/// value decoder narrows them as it decodes.
 enum class ValueConversion { kAsIs, kNarrow, kInt96ToNanos };
 
 struct LeafColumn {

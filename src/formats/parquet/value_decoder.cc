@@ -62,24 +62,103 @@ Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, 
   if (size < 1) return Corrupt("RLE_DICTIONARY", "no bit width");
   const int width = data[0];
   if (width > 32) return Corrupt("RLE_DICTIONARY", "bit width " + std::to_string(width));
-  std::vector<uint32_t> idx(static_cast<size_t>(count));
   RleBitPackedDecoder dec(data + 1, size - 1, width);
-  RETURN_IF_ERROR(dec.Get(count, idx.data()));
-  for (uint32_t i : idx) {
-    if (i >= static_cast<uint64_t>(dict.count)) {
-      return Corrupt("RLE_DICTIONARY", "index " + std::to_string(i) + " out of a dictionary of " + std::to_string(dict.count));
-    }
-  }
+  auto bad_index = [&](uint32_t i) {
+    return Corrupt("RLE_DICTIONARY", "index " + std::to_string(i) + " out of a dictionary of " + std::to_string(dict.count));
+  };
+  // Pieces at a time (an RLE run, or up to 1024 bit-packed indices): no index array for the
+  // whole page, and runs fill without a lookup per value.
+  uint32_t idx[1024];
   if (leaf.physical == PhysicalType::kByteArray) {
-    for (uint32_t i : idx) AppendBytes(out, dict.bytes.data() + dict.offsets[i], static_cast<size_t>(dict.offsets[i + 1] - dict.offsets[i]));
-  } else {
-    const size_t width_bytes = static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
-    const size_t at = out->fixed.size();
-    out->fixed.resize(at + idx.size() * width_bytes);
-    uint8_t* dst = out->fixed.data() + at;
-    for (uint32_t i : idx) {
-      std::memcpy(dst, dict.fixed.data() + static_cast<size_t>(i) * width_bytes, width_bytes);
-      dst += width_bytes;
+    for (int64_t left = count; left > 0;) {
+      bool repeated;
+      uint32_t value;
+      ASSIGN_OR_RETURN(int64_t k, dec.GetPiece(std::min<int64_t>(left, 1024), &repeated, &value, idx));
+      for (int64_t j = 0; j < k; ++j) {
+        const uint32_t i = repeated ? value : idx[j];
+        if (i >= static_cast<uint64_t>(dict.count)) return bad_index(i);
+        AppendBytes(out, dict.bytes.data() + dict.offsets[i], static_cast<size_t>(dict.offsets[i + 1] - dict.offsets[i]));
+      }
+      left -= k;
+    }
+    out->count += count;
+    return Status::OK();
+  }
+  // The dictionary's own width: narrowed integer columns have narrowed dictionaries.
+  const size_t width_bytes = dict.count > 0 ? dict.fixed.size() / static_cast<size_t>(dict.count)
+                                            : static_cast<size_t>(PhysicalWidth(leaf.physical, leaf.type_length));
+  const size_t at = out->fixed.size();
+  out->fixed.resize(at + static_cast<size_t>(count) * width_bytes);
+  uint8_t* dst = out->fixed.data() + at;
+  const uint8_t* table = dict.fixed.data();
+  auto gather = [&](auto word) -> Status {  // typed copies: a memcpy call per value costs more
+    using W = decltype(word);
+    for (int64_t left = count; left > 0;) {
+      bool repeated;
+      uint32_t value;
+      ASSIGN_OR_RETURN(int64_t k, dec.GetPiece(std::min<int64_t>(left, 1024), &repeated, &value, idx));
+      if (repeated) {
+        if (value >= static_cast<uint64_t>(dict.count)) return bad_index(value);
+        W v;
+        std::memcpy(&v, table + static_cast<size_t>(value) * sizeof(W), sizeof(W));
+        for (int64_t j = 0; j < k; ++j) std::memcpy(dst + static_cast<size_t>(j) * sizeof(W), &v, sizeof(W));
+      } else {
+        uint32_t worst = 0;
+        for (int64_t j = 0; j < k; ++j) worst = std::max(worst, idx[j]);
+        if (worst >= static_cast<uint64_t>(dict.count)) return bad_index(worst);
+        for (int64_t j = 0; j < k; ++j) {
+          W v;
+          std::memcpy(&v, table + static_cast<size_t>(idx[j]) * sizeof(W), sizeof(W));
+          std::memcpy(dst + static_cast<size_t>(j) * sizeof(W), &v, sizeof(W));
+        }
+      }
+      dst += static_cast<size_t>(k) * sizeof(W);
+      left -= k;
+    }
+    return Status::OK();
+  };
+  if (width_bytes == 1 && width == 8) {  // uint8 images (Ray's): byte indices into a byte table
+    uint8_t lut[256] = {};
+    std::memcpy(lut, table, static_cast<size_t>(std::min<int64_t>(dict.count, 256)));
+    for (int64_t left = count; left > 0;) {
+      bool repeated;
+      uint32_t value;
+      const uint8_t* src = nullptr;
+      ASSIGN_OR_RETURN(int64_t k, dec.GetPieceBytes(left, &repeated, &value, &src));
+      if (repeated) {
+        if (value >= static_cast<uint64_t>(dict.count)) return bad_index(value);
+        std::memset(dst, lut[value], static_cast<size_t>(k));
+      } else {
+        if (dict.count < 256) {
+          const uint8_t worst = *std::max_element(src, src + k);
+          if (worst >= dict.count) return bad_index(worst);
+        }
+        for (int64_t j = 0; j < k; ++j) dst[j] = lut[src[j]];
+      }
+      dst += k;
+      left -= k;
+    }
+    out->count += count;
+    return Status::OK();
+  }
+  switch (width_bytes) {
+    case 1: RETURN_IF_ERROR(gather(uint8_t{})); break;
+    case 2: RETURN_IF_ERROR(gather(uint16_t{})); break;
+    case 4: RETURN_IF_ERROR(gather(uint32_t{})); break;
+    case 8: RETURN_IF_ERROR(gather(uint64_t{})); break;
+    default: {
+      for (int64_t left = count; left > 0;) {
+        bool repeated;
+        uint32_t value;
+        ASSIGN_OR_RETURN(int64_t k, dec.GetPiece(std::min<int64_t>(left, 1024), &repeated, &value, idx));
+        for (int64_t j = 0; j < k; ++j) {
+          const uint32_t i = repeated ? value : idx[j];
+          if (i >= static_cast<uint64_t>(dict.count)) return bad_index(i);
+          std::memcpy(dst, table + static_cast<size_t>(i) * width_bytes, width_bytes);
+          dst += width_bytes;
+        }
+        left -= k;
+      }
     }
   }
   out->count += count;
@@ -208,8 +287,50 @@ Status CompactPlainByteArrays(PhysicalValues* out, size_t region_start, size_t v
   return Status::OK();
 }
 
+namespace {
+
+/// Keeps the low `w` bytes of each little-endian INT32 appended at `at` (the column is narrower).
+void NarrowTail(PhysicalValues* out, size_t at, size_t w) {
+  uint8_t* d = out->fixed.data() + at;
+  const size_t n = (out->fixed.size() - at) / 4;
+  for (size_t i = 0; i < n; ++i) {  // forward is safe: value i moves from 4i down to i*w
+    d[i * w] = d[4 * i];
+    if (w == 2) d[i * w + 1] = d[4 * i + 1];
+  }
+  out->fixed.resize(at + n * w);
+}
+
+}  // namespace
+
 Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t count, const LeafColumn& leaf,
                     const PhysicalValues* dictionary, PhysicalValues* out) {
+  // int8/int16/uint8/uint16 columns: INT32 values narrowed as they are decoded, in one pass for
+  // PLAIN pages (the layout of Ray's uint8 images) and through the (already narrow) dictionary.
+  if (leaf.conversion == ValueConversion::kNarrow && leaf.physical == PhysicalType::kInt32) {
+    const size_t w = static_cast<size_t>(leaf.value_type.fixed_row_bytes());
+    if (encoding == Encoding::kPlain) {
+      if (static_cast<uint64_t>(count) * 4 > size) {
+        return Corrupt("PLAIN", std::to_string(count) + " values of 4 bytes in a " + std::to_string(size) + "-byte page");
+      }
+      const size_t at = out->fixed.size();
+      out->fixed.resize(at + static_cast<size_t>(count) * w);
+      uint8_t* d = out->fixed.data() + at;
+      for (int64_t i = 0; i < count; ++i) {
+        d[static_cast<size_t>(i) * w] = data[4 * i];
+        if (w == 2) d[static_cast<size_t>(i) * w + 1] = data[4 * i + 1];
+      }
+      out->count += count;
+      return Status::OK();
+    }
+    if (encoding != Encoding::kPlainDictionary && encoding != Encoding::kRleDictionary) {
+      const size_t at = out->fixed.size();
+      LeafColumn wide = leaf;
+      wide.conversion = ValueConversion::kAsIs;
+      RETURN_IF_ERROR(DecodeValues(encoding, data, size, count, wide, dictionary, out));
+      NarrowTail(out, at, w);
+      return Status::OK();
+    }
+  }
   switch (encoding) {
     case Encoding::kPlain:
       return DecodePlain(data, size, count, leaf, out);
