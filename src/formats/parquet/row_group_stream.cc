@@ -26,13 +26,15 @@ template <typename Vec>
 Vec SplitFront(Vec& v, size_t n) {
   if (n >= v.size()) return std::exchange(v, Vec{});
   if (n * 2 >= v.size()) {
-    Vec tail(v.begin() + static_cast<ptrdiff_t>(n), v.end());
+    Vec tail;
+    AppendRaw(tail, v.data() + n, v.size() - n);
     v.resize(n);
     Vec head = std::move(v);
     v = std::move(tail);
     return head;
   }
-  Vec head(v.begin(), v.begin() + static_cast<ptrdiff_t>(n));
+  Vec head;
+  AppendRaw(head, v.data(), n);
   v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n));
   return head;
 }

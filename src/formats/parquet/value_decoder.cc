@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "rle_bit_packed.h"
 
@@ -13,7 +16,7 @@ Status Corrupt(const std::string& encoding, const std::string& what) {
 }
 
 void AppendBytes(PhysicalValues* out, const uint8_t* p, size_t n) {
-  out->bytes.insert(out->bytes.end(), p, p + n);
+  AppendRaw(out->bytes, p, n);
   out->offsets.push_back(static_cast<int64_t>(out->bytes.size()));
 }
 
@@ -50,10 +53,52 @@ Status DecodePlain(const uint8_t* data, size_t size, int64_t count, const LeafCo
     if (static_cast<uint64_t>(count) * width > size) {
       return Corrupt("PLAIN", std::to_string(count) + " values of " + std::to_string(width) + " bytes in a " + std::to_string(size) + "-byte page");
     }
-    out->fixed.insert(out->fixed.end(), data, data + static_cast<size_t>(count) * width);
+    AppendRaw(out->fixed, data, static_cast<size_t>(count) * width);
   }
   out->count += count;
   return Status::OK();
+}
+
+/// dst[i] = lut[src[i]] for n bytes; returns the largest index seen (for the bounds check).
+uint8_t LookupBytesScalar(const uint8_t* lut, const uint8_t* src, uint8_t* dst, size_t n) {
+  uint8_t worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    worst = std::max(worst, src[i]);
+    dst[i] = lut[src[i]];
+  }
+  return worst;
+}
+
+#if defined(__x86_64__)
+/// The same with AVX-512 VBMI: a 256-entry byte table is four registers, looked up 64 bytes at
+/// a time (two 128-entry permutes and a blend on the index's top bit).
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) uint8_t LookupBytesVbmi(const uint8_t* lut, const uint8_t* src, uint8_t* dst,
+                                                                               size_t n) {
+  const __m512i t0 = _mm512_loadu_si512(lut), t1 = _mm512_loadu_si512(lut + 64);
+  const __m512i t2 = _mm512_loadu_si512(lut + 128), t3 = _mm512_loadu_si512(lut + 192);
+  __m512i worst = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i idx = _mm512_loadu_si512(src + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, idx, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, idx, t3);
+    _mm512_storeu_si512(dst + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), low, high));
+    worst = _mm512_max_epu8(worst, idx);
+  }
+  alignas(64) uint8_t lanes[64];
+  _mm512_store_si512(lanes, worst);
+  uint8_t w = LookupBytesScalar(lut, src + i, dst + i, n - i);
+  for (uint8_t v : lanes) w = std::max(w, v);
+  return w;
+}
+#endif
+
+uint8_t LookupBytes(const uint8_t* lut, const uint8_t* src, uint8_t* dst, size_t n) {
+#if defined(__x86_64__)
+  static const bool vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+  if (vbmi) return LookupBytesVbmi(lut, src, dst, n);
+#endif
+  return LookupBytesScalar(lut, src, dst, n);
 }
 
 Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, const PhysicalValues& dict,
@@ -129,11 +174,8 @@ Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, 
         if (value >= static_cast<uint64_t>(dict.count)) return bad_index(value);
         std::memset(dst, lut[value], static_cast<size_t>(k));
       } else {
-        if (dict.count < 256) {
-          const uint8_t worst = *std::max_element(src, src + k);
-          if (worst >= dict.count) return bad_index(worst);
-        }
-        for (int64_t j = 0; j < k; ++j) dst[j] = lut[src[j]];
+        const uint8_t worst = LookupBytes(lut, src, dst, static_cast<size_t>(k));
+        if (worst >= dict.count) return bad_index(worst);
       }
       dst += k;
       left -= k;
@@ -243,7 +285,7 @@ Status DecodeDeltaByteArrayFamily(Encoding encoding, const uint8_t* data, size_t
     bytes += n;
     if (fixed) {
       if (value.size() != static_cast<size_t>(leaf.type_length)) return Corrupt(EncodingName(encoding), "value of the wrong fixed length");
-      out->fixed.insert(out->fixed.end(), value.begin(), value.end());
+      AppendRaw(out->fixed, reinterpret_cast<const uint8_t*>(value.data()), value.size());
     } else {
       AppendBytes(out, reinterpret_cast<const uint8_t*>(value.data()), value.size());
     }

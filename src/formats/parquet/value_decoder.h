@@ -8,6 +8,7 @@
 /// Threading: plain functions over caller-owned data.
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "metadata.h"
@@ -19,6 +20,15 @@ namespace sluice::parquet {
 
 /// Byte vectors that may grow to hundreds of megabytes: huge pages.
 using LargeBytes = std::vector<uint8_t, HugePageAllocator<uint8_t>>;
+
+/// Appends `n` bytes with one memcpy. (insert() on a vector whose allocator has its own
+/// construct() copies byte by byte at -O2: 2.3x slower reads of tensor columns.)
+template <typename T, typename A>
+void AppendRaw(std::vector<T, A>& v, const T* p, size_t n) {
+  const size_t at = v.size();
+  v.resize(at + n);
+  if (n) std::memcpy(v.data() + at, p, n * sizeof(T));
+}
 
 struct PhysicalValues {
   LargeBytes fixed;
