@@ -130,17 +130,21 @@ void RleBitPackedDecoder::Unpack(int64_t k, uint32_t* out) {
   }
 }
 
-Result<int64_t> RleBitPackedDecoder::GetPieceBytes(int64_t n, bool* repeated, uint32_t* value, const uint8_t** bytes) {
+Result<int64_t> RleBitPackedDecoder::BeginPiece(int64_t n, bool* repeated, uint32_t* value) {
   if (rle_left_ == 0 && packed_left_ == 0) RETURN_IF_ERROR(NextRun());
-  if (rle_left_ > 0) {
+  *repeated = rle_left_ > 0;
+  if (*repeated) {
     const int64_t k = rle_left_ < n ? rle_left_ : n;
-    *repeated = true;
     *value = rle_value_;
     rle_left_ -= k;
     return k;
   }
-  const int64_t k = packed_left_ < n ? packed_left_ : n;
-  *repeated = false;
+  return packed_left_ < n ? packed_left_ : n;
+}
+
+Result<int64_t> RleBitPackedDecoder::GetPieceBytes(int64_t n, bool* repeated, uint32_t* value, const uint8_t** bytes) {
+  ASSIGN_OR_RETURN(const int64_t k, BeginPiece(n, repeated, value));
+  if (*repeated) return k;
   *bytes = packed_ + packed_bit_ / 8;  // width 8: whole bytes, inside the run (packed_left_ counts them)
   packed_bit_ += 8 * k;
   packed_left_ -= k;
@@ -148,16 +152,8 @@ Result<int64_t> RleBitPackedDecoder::GetPieceBytes(int64_t n, bool* repeated, ui
 }
 
 Result<int64_t> RleBitPackedDecoder::GetPiece(int64_t n, bool* repeated, uint32_t* value, uint32_t* out) {
-  if (rle_left_ == 0 && packed_left_ == 0) RETURN_IF_ERROR(NextRun());
-  if (rle_left_ > 0) {
-    const int64_t k = rle_left_ < n ? rle_left_ : n;
-    *repeated = true;
-    *value = rle_value_;
-    rle_left_ -= k;
-    return k;
-  }
-  const int64_t k = packed_left_ < n ? packed_left_ : n;
-  *repeated = false;
+  ASSIGN_OR_RETURN(const int64_t k, BeginPiece(n, repeated, value));
+  if (*repeated) return k;
   if (width_ == 0) {
     std::memset(out, 0, static_cast<size_t>(k) * sizeof(uint32_t));
   } else {

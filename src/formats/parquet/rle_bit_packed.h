@@ -32,6 +32,9 @@ class RleBitPackedDecoder {
   Status NextRun();
   /// `k` values of the current bit-packed run (width > 0) into `out`.
   void Unpack(int64_t k, uint32_t* out);
+  /// The next piece's length; an RLE run is consumed here (*repeated, *value), a bit-packed
+  /// piece is left for the caller to take.
+  Result<int64_t> BeginPiece(int64_t n, bool* repeated, uint32_t* value);
 
   const uint8_t* p_;
   const uint8_t* end_;

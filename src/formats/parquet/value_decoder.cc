@@ -114,7 +114,8 @@ Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, 
   // Pieces at a time (an RLE run, or up to 1024 bit-packed indices): no index array for the
   // whole page, and runs fill without a lookup per value.
   uint32_t idx[1024];
-  if (leaf.physical == PhysicalType::kByteArray) {
+  // Every index, checked, one at a time (the general case: byte arrays, odd widths).
+  auto each_index = [&](auto&& take) -> Status {
     for (int64_t left = count; left > 0;) {
       bool repeated;
       uint32_t value;
@@ -122,10 +123,16 @@ Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, 
       for (int64_t j = 0; j < k; ++j) {
         const uint32_t i = repeated ? value : idx[j];
         if (i >= static_cast<uint64_t>(dict.count)) return bad_index(i);
-        AppendBytes(out, dict.bytes.data() + dict.offsets[i], static_cast<size_t>(dict.offsets[i + 1] - dict.offsets[i]));
+        take(i);
       }
       left -= k;
     }
+    return Status::OK();
+  };
+  if (leaf.physical == PhysicalType::kByteArray) {
+    RETURN_IF_ERROR(each_index([&](uint32_t i) {
+      AppendBytes(out, dict.bytes.data() + dict.offsets[i], static_cast<size_t>(dict.offsets[i + 1] - dict.offsets[i]));
+    }));
     out->count += count;
     return Status::OK();
   }
@@ -188,20 +195,11 @@ Status DecodeDictionaryIndices(const uint8_t* data, size_t size, int64_t count, 
     case 2: RETURN_IF_ERROR(gather(uint16_t{})); break;
     case 4: RETURN_IF_ERROR(gather(uint32_t{})); break;
     case 8: RETURN_IF_ERROR(gather(uint64_t{})); break;
-    default: {
-      for (int64_t left = count; left > 0;) {
-        bool repeated;
-        uint32_t value;
-        ASSIGN_OR_RETURN(int64_t k, dec.GetPiece(std::min<int64_t>(left, 1024), &repeated, &value, idx));
-        for (int64_t j = 0; j < k; ++j) {
-          const uint32_t i = repeated ? value : idx[j];
-          if (i >= static_cast<uint64_t>(dict.count)) return bad_index(i);
-          std::memcpy(dst, table + static_cast<size_t>(i) * width_bytes, width_bytes);
-          dst += width_bytes;
-        }
-        left -= k;
-      }
-    }
+    default:
+      RETURN_IF_ERROR(each_index([&](uint32_t i) {
+        std::memcpy(dst, table + static_cast<size_t>(i) * width_bytes, width_bytes);
+        dst += width_bytes;
+      }));
   }
   out->count += count;
   return Status::OK();
