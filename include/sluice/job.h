@@ -25,6 +25,9 @@ struct JobSpec {
     std::string format = "parquet";  // parquet | images
     std::string id_column = "id";
     std::string image_column = "image";
+    /// For a list column whose file does not say its shape (Ray metadata that could not be
+    /// read, plain list<uint8> arrays): every row is a uint8 array of this shape, e.g. [256, 256, 3].
+    std::vector<int64_t> image_shape;
     int64_t limit = 0;               // 0 = every row
     int64_t shard_rows = 10000;      // rows per shard (parquet: whole row groups; images: files)
   } input;

@@ -8,6 +8,7 @@
 
 #include "sluice/filesystem.h"
 #include "sluice/parquet.h"
+#include "sluice/parquet_source.h"
 
 namespace sluice::job {
 namespace {
@@ -117,7 +118,11 @@ Column ShardColumn(int shard, int64_t rows) { return Column::FromValues(std::vec
 class ParquetShardTask final : public ReadTask {
  public:
   ParquetShardTask(const JobSpec& spec, Shard shard, int64_t batch_rows)
-      : shard_(std::move(shard)), batch_rows_(batch_rows), read_{spec.input.id_column, spec.input.image_column}, names_{"id", "image"} {
+      : shard_(std::move(shard)),
+        batch_rows_(batch_rows),
+        image_shape_(spec.input.image_shape),
+        read_{spec.input.id_column, spec.input.image_column},
+        names_{"id", "image"} {
     read_.insert(read_.end(), spec.output.include.begin(), spec.output.include.end());
     names_.insert(names_.end(), spec.output.include.begin(), spec.output.include.end());
     names_.push_back(kShardColumn);
@@ -144,6 +149,12 @@ class ParquetShardTask final : public ReadTask {
       const int64_t n = slice->num_rows();
       std::vector<Column> columns;
       for (int i = 0; i < slice->num_columns(); ++i) columns.push_back(slice->column(i));
+      if (!image_shape_.empty() && columns[1].type().id() != TypeId::kTensor) {  // input.image_shape
+        ASSIGN_OR_RETURN(columns[1], ColumnToTensor(columns[1], TensorSpec{DType::kUInt8, image_shape_},
+                                                    "'" + shard_.file + "' column '" + read_[1] + "' (input.image_shape) rows " +
+                                                        std::to_string(emitted_) + ".." + std::to_string(emitted_ + n - 1) + " of shard " +
+                                                        std::to_string(shard_.index)));
+      }
       columns.push_back(ShardColumn(shard_.index, n));
       ASSIGN_OR_RETURN(Batch out, Batch::Make(names_, std::move(columns)));  // the job's column names
       emitted_ += n;
@@ -160,6 +171,7 @@ class ParquetShardTask final : public ReadTask {
  private:
   Shard shard_;
   int64_t batch_rows_;
+  std::vector<int64_t> image_shape_;  // input.image_shape: the image list's rows as this uint8 shape
   std::vector<std::string> read_;   // the file's columns: id, image, included
   std::vector<std::string> names_;  // as the job calls them: "id", "image", included, kShardColumn
   std::unique_ptr<ParquetReader> reader_;

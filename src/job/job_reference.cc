@@ -9,6 +9,7 @@ std::string JobFileReference() {
   format: parquet            # parquet | images (a folder/prefix/glob of .jpg .jpeg .png .webp)
   id_column: id              # carried to the output as "id" (images: the file's path/URI)
   image_column: image        # encoded image bytes (binary), a uint8 HWC tensor column (Ray's layouts too)
+  image_shape: []            # [H, W, 3]: read a plain list<uint8> image column as uint8 arrays of this shape
   limit: 0                   # 0 = every row; else the first N rows (in shard order)
   shard_rows: 10000          # rows per shard, the unit of exactly-once output (whole row groups)
 preprocess:                  # the same keys as `sluice preprocess` flags; `preprocess: none`: see below

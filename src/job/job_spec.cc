@@ -13,7 +13,7 @@ namespace {
 
 const std::map<std::string, std::set<std::string>>& KnownKeys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"input", {"uri", "format", "id_column", "image_column", "limit", "shard_rows"}},
+      {"input", {"uri", "format", "id_column", "image_column", "image_shape", "limit", "shard_rows"}},
       {"preprocess", {}},  // checked by PreprocessSpec::FromYaml
       {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads", "normalize"}},
       {"output", {"uri", "format", "top_k", "include", "compression", "tensor_layout"}},
@@ -143,6 +143,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(in, "input", "format", &spec.input.format));
   RETURN_IF_ERROR(r.Get(in, "input", "id_column", &spec.input.id_column));
   RETURN_IF_ERROR(r.Get(in, "input", "image_column", &spec.input.image_column));
+  RETURN_IF_ERROR(r.Get(in, "input", "image_shape", &spec.input.image_shape));
   RETURN_IF_ERROR(r.Get(in, "input", "limit", &spec.input.limit));
   RETURN_IF_ERROR(r.Get(in, "input", "shard_rows", &spec.input.shard_rows));
   std::string pre = "preset: imagenet\n";
@@ -194,6 +195,10 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(CheckOneOf(source, "input.format", spec.input.format, {"parquet", "images"}));
   if (spec.input.limit < 0) return Status::InvalidArgument(source + ": input.limit must be >= 0");
   if (spec.input.shard_rows < 1) return Status::InvalidArgument(source + ": input.shard_rows must be >= 1");
+  if (!spec.input.image_shape.empty() &&
+      (spec.input.image_shape.size() != 3 || spec.input.image_shape[2] != 3 || spec.input.image_shape[0] < 1 || spec.input.image_shape[1] < 1)) {
+    return Status::InvalidArgument(source + ": input.image_shape must be [height, width, 3]");
+  }
   if (spec.model.uri.empty()) return Status::InvalidArgument(source + ": model.uri is required");
   RETURN_IF_ERROR(CheckOneOf(source, "model.dtype", spec.model.dtype, {"float32", "float16", "bfloat16"}));
   RETURN_IF_ERROR(CheckOneOf(source, "model.normalize", spec.model.normalize, {"auto", "host", "device"}));
@@ -227,12 +232,22 @@ Result<JobSpec> LoadJobFile(const std::string& path, const std::vector<std::stri
   return ParseJob(ss.str(), overrides, path);
 }
 
+namespace {
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s;
+}
+
+}  // namespace
+
 std::string JobSpec::Fingerprint() const {
   // What decides which rows exist and what is written for them; not resources or batch size.
   std::string f = "input.uri=";
   for (const auto& u : input.uris) f += u + ";";
   f += "\ninput.format=" + input.format + "\ninput.id_column=" + input.id_column + "\ninput.image_column=" +
-       input.image_column + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
+       input.image_column + "\ninput.image_shape=" + ShapeText(input.image_shape) + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
        std::to_string(input.shard_rows) + "\npreprocess=" + (preprocess_none ? std::string("none") : preprocess.ToYaml()) + "\nmodel.uri=" + model.uri +
        "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\nmodel.normalize=" + model.normalize + "\noutput.format=" + output.format +
        "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.tensor_layout=" + output.tensor_layout + "\noutput.include=";

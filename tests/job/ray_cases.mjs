@@ -91,6 +91,21 @@ export async function rayTensors(ctx, dir) {
     const got = await readOutput(ctx.db, out, 'parquet');
     expectNull(sameTopK(got, await oracle(ctx, file, SHAPE, false), { tol: 1e-5, what: `${name}: sluice and PyTorch` }));
   }
+  {  // A plain list<uint8> column (no extension metadata, as DuckDB rewrites it): the job's
+    // input.image_shape says the shape; without it the run fails naming the column's type.
+    const file = join(dir, 'plain_list.parquet');
+    await ctx.db.run(`COPY (SELECT id, label, image FROM read_parquet(${sqlString(join(data, 'ray_v1_json.parquet'))})) ` +
+      `TO ${sqlString(file)} (FORMAT PARQUET)`);
+    const inspect = (await runOk(ctx.bin, ['parquet', 'inspect', file])).stdout;
+    expect(inspect.includes('image: list<uint8>'), () => `DuckDB's rewrite should read as a list:\n${inspect}`);
+    const out = join(dir, 'plain_list');
+    const { summary } = await runJob(ctx, dir, 'plain_list', baseJob(ctx, file, out, { input: { shard_rows: 5, image_shape: SHAPE } }));
+    expectSummary(summary, { rows_total: 10, rows_written: 10, bad_rows: 0 });
+    const got = await readOutput(ctx.db, out, 'parquet');
+    expectNull(sameTopK(got, await oracle(ctx, file, SHAPE, false), { tol: 1e-5, what: 'list<uint8> with input.image_shape and PyTorch' }));
+    const bad = await runJob(ctx, dir, 'plain_list_no_shape', baseJob(ctx, file, join(dir, 'plain_list_no_shape'), {}), { ok: false });
+    expect(bad.r.code !== 0 && /list<uint8>/.test(bad.r.stderr), () => `without image_shape: exit ${bad.r.code}: ${bad.r.stderr}`);
+  }
   // Variable-shaped tensors: each row an image of its own shape, resized like a decoded one.
   for (const [name, source] of [['ray_variable_shaped', 'ray.data.arrow_variable_shaped_tensor (JSON ndim)'],
     ['ray_variable_shaped_v2_pickled', 'ray.data.arrow_variable_shaped_tensor (pickled ndim, Ray >= 2.49)']]) {
