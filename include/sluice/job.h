@@ -16,6 +16,7 @@
 #include "sluice/image.h"
 #include "sluice/stats.h"
 #include "sluice/status.h"
+#include "sluice/worker_identity.h"
 
 namespace sluice {
 
@@ -77,6 +78,9 @@ std::string JobFileReference();
 
 struct RunOptions {
   bool overwrite = false;
+  /// Worker r of N (worker_identity.h): this process runs shards r, r + N, r + 2N, ... and the
+  /// worker that finds every shard published writes _manifest.json and _SUCCESS.
+  WorkerIdentity worker;
   std::function<void(const PlanStats&)> on_progress;
   std::stop_token stop;
 };
@@ -91,6 +95,9 @@ struct JobResult {
   double wall_s = 0;
   PlanStats stats;
   std::string bottleneck;     // the stage that limited throughput
+  WorkerIdentity worker;
+  int shards_published = 0;   // of shards_total, by any worker, when this one finished
+  bool job_complete = false;  // every shard published: _manifest.json and _SUCCESS written
   /// The end-of-run summary for people.
   std::string Summary() const;
   std::string ToJson() const;

@@ -161,13 +161,21 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
   auto models = LoadModels(spec.model.backend, mo, replica_devices, model_input, on_gpu ? spec.model.batch_size : 1);
   if (!models.ok()) return models.status().WithContext("model.uri");
-  ASSIGN_OR_RETURN(job::OutputState out, job::PrepareOutput(spec, input, options.overwrite));
+  const WorkerIdentity& worker = options.worker;
+  if (worker.count > 1 && options.overwrite) {
+    return Status::InvalidArgument("--overwrite with " + std::to_string(worker.count) +
+                                   " workers: workers would delete each other's results; delete output.uri '" + spec.output.uri +
+                                   "' (or run one worker with --overwrite) before starting them");
+  }
+  ASSIGN_OR_RETURN(job::OutputState out, job::PrepareOutput(spec, input, options.overwrite, /*delete_temps=*/worker.count == 1));
 
   JobResult result;
+  result.worker = worker;
   result.rows_total = input.total_rows;
   result.shards_total = static_cast<int>(input.shards.size());
   std::vector<job::Shard> todo;
   for (auto& s : input.shards) {
+    if (s.index % worker.count != worker.rank) continue;  // another worker's share
     if (out.published.count(job::PartName(s.index, spec.output.format))) {
       ++result.shards_resumed;
     } else {
@@ -249,8 +257,12 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     result.bottleneck = Bottleneck(result.stats);
   }
 
-  // 3. The manifest, then _SUCCESS.
-  RETURN_IF_ERROR(job::FinishOutput(spec, input, *out.fsys));
+  // 3. The manifest, then _SUCCESS, by whichever worker finds every shard published (several
+  // finishing at once write the same files, each atomically).
+  ASSIGN_OR_RETURN(std::set<std::string> published, job::PublishedParts(spec, *out.fsys));
+  for (const auto& s : input.shards) result.shards_published += published.count(job::PartName(s.index, spec.output.format)) ? 1 : 0;
+  result.job_complete = result.shards_published == result.shards_total;
+  if (result.job_complete) RETURN_IF_ERROR(job::FinishOutput(spec, input, *out.fsys));
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -258,9 +270,15 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
 std::string JobResult::Summary() const {
   std::string s;
   char line[256];
+  if (worker.count > 1) s += worker.Describe() + ": shards " + std::to_string(worker.rank) + ", " + std::to_string(worker.rank + worker.count) + ", ... of the job's\n";
   std::snprintf(line, sizeof(line), "%lld rows in %d shards: %d written now, %d already published (resumed)\n",
                 static_cast<long long>(rows_total), shards_total, shards_written, shards_resumed);
   s += line;
+  if (worker.count > 1) {
+    s += job_complete ? "every shard is published: the job is complete (_manifest.json, _SUCCESS)\n"
+                      : std::to_string(shards_published) + " of " + std::to_string(shards_total) +
+                            " shards published so far; the job completes when the other workers finish theirs\n";
+  }
   if (shards_written > 0) {
     s += FormatSummary(stats);
     // What each stage could sustain alone: rows per second of its busy time, all workers.
@@ -293,6 +311,9 @@ std::string JobResult::ToJson() const {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   out += ",\"peak_rss_bytes\":" + std::to_string(static_cast<int64_t>(usage.ru_maxrss) * 1024);
+  out += ",\"worker\":{\"rank\":" + std::to_string(worker.rank) + ",\"count\":" + std::to_string(worker.count) + ",\"source\":";
+  AppendJsonString(worker.source, &out);
+  out += "},\"shards_published\":" + std::to_string(shards_published) + ",\"job_complete\":" + (job_complete ? "true" : "false");
   out += ",\"stats\":" + StatsToJson(stats) + "}";
   return out;
 }

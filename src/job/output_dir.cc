@@ -47,17 +47,37 @@ std::string DiffLines(const std::string& was, const std::string& now) {
   return out;
 }
 
-}  // namespace
-
-Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite) {
-  const std::string& dir = spec.output.uri;
-  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
-  ASSIGN_OR_RETURN(auto listed, fsys->List(dir));
+/// The names of the files under the output location, relative to it.
+Result<std::vector<std::string>> ListNames(const std::string& dir, FileSystem& fsys) {
+  ASSIGN_OR_RETURN(auto listed, fsys.List(dir));
   const std::string prefix = JoinUri(WithoutFileScheme(dir), "");  // as the listing names files
   std::vector<std::string> names;
   for (const auto& f : listed) {
     if (f.uri.rfind(prefix, 0) == 0) names.push_back(f.uri.substr(prefix.size()));
   }
+  return names;
+}
+
+bool IsPart(const std::string& n, const std::string& ext) {
+  return n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
+         n.compare(n.size() - ext.size(), std::string::npos, ext) == 0;
+}
+
+}  // namespace
+
+Result<std::set<std::string>> PublishedParts(const JobSpec& spec, FileSystem& fsys) {
+  ASSIGN_OR_RETURN(auto names, ListNames(spec.output.uri, fsys));
+  std::set<std::string> parts;
+  for (const auto& n : names) {
+    if (IsPart(n, "." + spec.output.format)) parts.insert(n);
+  }
+  return parts;
+}
+
+Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps) {
+  const std::string& dir = spec.output.uri;
+  ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(dir, *fsys));
   const std::string ext = "." + spec.output.format;
   const bool has_job = std::count(names.begin(), names.end(), "_job.json") > 0;
   if (overwrite) {
@@ -83,10 +103,9 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
   OutputState state{fsys, {}, false};
   for (const auto& n : names) {
     if (n == "_SUCCESS") state.success = true;
-    if (n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
-        n.compare(n.size() - ext.size(), std::string::npos, ext) == 0) {
+    if (IsPart(n, ext)) {
       state.published.insert(n);
-    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos) {
+    } else if (delete_temps && IsOurs(n, ext) && n.find(".tmp-") != std::string::npos) {
       RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));  // left by a killed run
     }
   }

@@ -24,7 +24,11 @@ struct OutputState {
   bool success = false;             // _SUCCESS was there
 };
 
-Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite);
+/// `delete_temps`: remove temporary files of killed runs (a single worker only: with several,
+/// another worker's temporary file may be a part being written now).
+Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps = true);
+/// The part files published in the output now ("part-00042.parquet").
+Result<std::set<std::string>> PublishedParts(const JobSpec& spec, FileSystem& fsys);
 Status FinishOutput(const JobSpec& spec, const JobInput& input, FileSystem& fsys);
 
 }  // namespace sluice::job

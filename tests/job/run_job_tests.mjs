@@ -23,6 +23,7 @@ import { getObject, listKeys, putObject, startS3rver } from './lib/s3_peer.mjs';
 import { crashResume, memoryBound } from './stress_cases.mjs';
 import { bigRowGroups, soak, watchdog } from './liveness_cases.mjs';
 import { includeTypes, rayLayoutOutput, rayTensors } from './ray_cases.mjs';
+import { workersLocal } from './worker_cases.mjs';
 
 function parseArgs(argv) {
   const o = { only: null, seed: null, keep: false };
@@ -336,6 +337,7 @@ const CASES = [
   ['ray_tensors', rayTensors],
   ['include_types', includeTypes],
   ['ray_layout_output', rayLayoutOutput],
+  ['workers_local', workersLocal],
   ['soak', soak],  // long: only when named with --only (ctest job_soak, label slow)
 ];
 const ONLY_WHEN_NAMED = new Set(['soak']);

@@ -12,6 +12,7 @@
 #include "arg_parser.h"
 #include "progress_display.h"
 #include "sluice/job.h"
+#include "sluice/worker_identity.h"
 
 namespace sluice::cli {
 namespace {
@@ -44,8 +45,18 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   p.Repeated("--set", &sets, "override a job file key: key.sub=value (repeatable)");
   p.String("--progress", &progress, "auto | tty | plain | none");
   p.String("--summary-json", &summary_json, "also write the summary as JSON to this file");
+  WorkerFlags worker_flags;
+  int64_t workers = 0;
+  p.String("--worker", &worker_flags.worker, "R/N: this process is worker R of N (else from Slurm, MPI or Kubernetes variables)");
+  p.Int("--workers", &workers, "the worker count of a Kubernetes Indexed Job (or SLUICE_WORKERS)");
   if (!p.Parse(args)) return p.exit_code();
   if (job_file.empty()) return p.Fail("needs a job file");
+  if (workers > 0) worker_flags.workers = static_cast<int>(workers);
+  auto worker = ResolveWorkerIdentity(worker_flags);
+  if (!worker.ok()) {
+    std::fprintf(stderr, "sluice run: %s\n", worker.status().ToString().c_str());
+    return 2;
+  }
   auto spec = LoadJobFile(job_file, sets);
   if (!spec.ok()) {
     std::fprintf(stderr, "sluice run: %s\n", spec.status().ToString().c_str());
@@ -63,6 +74,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   ProgressDisplay display(mode, stderr);
   RunOptions ro;
   ro.overwrite = overwrite;
+  ro.worker = *worker;
   ro.on_progress = [&display](const PlanStats& s) { display.Update(s); };
   ro.stop = g_stop.get_token();
   std::signal(SIGINT, OnSignal);
