@@ -38,49 +38,23 @@ Status ReadPrefixedLevels(const uint8_t*& p, const uint8_t* end, int64_t n, int1
   return Status::OK();
 }
 
-/// True when all `n` levels in [data, data + size) equal `want` (false also on corrupt data:
-/// the full decode then reports it).
-bool AllLevelsAre(const uint8_t* data, size_t size, int64_t n, int16_t max_level, int16_t want) {
+/// Walks `n` levels in [data, data + size) a piece at a time without expanding RLE runs:
+/// on_level_run(value, count, position) for each run of equal levels (a bit-packed piece is
+/// runs of one). False when on_level_run says stop, or on corrupt data (the full decode then
+/// reports it).
+template <typename F>
+bool VisitLevels(const uint8_t* data, size_t size, int64_t n, int16_t max_level, F&& on_level_run) {
   RleBitPackedDecoder dec(data, size, BitWidth(static_cast<uint64_t>(max_level)));
   uint32_t buf[512];
-  while (n > 0) {
+  for (int64_t at = 0; at < n;) {
     bool repeated;
     uint32_t value;
-    auto k = dec.GetPiece(std::min<int64_t>(n, 512), &repeated, &value, buf);
+    auto k = dec.GetPiece(std::min<int64_t>(n - at, 512), &repeated, &value, buf);
     if (!k.ok()) return false;
-    if (repeated ? value != static_cast<uint32_t>(want)
-                 : std::any_of(buf, buf + *k, [&](uint32_t v) { return v != static_cast<uint32_t>(want); })) {
-      return false;
-    }
-    n -= *k;
-  }
-  return true;
-}
-
-/// The slots (numbered from `base`) of the 0s among `n` repetition levels of a one-level list;
-/// false if a level is not 0 or 1 or the data is corrupt.
-bool RowStarts(const uint8_t* data, size_t size, int64_t n, int64_t base, std::vector<int64_t>* starts) {
-  RleBitPackedDecoder dec(data, size, 1);
-  uint32_t buf[512];
-  int64_t at = base;
-  while (n > 0) {
-    bool repeated;
-    uint32_t value;
-    auto k = dec.GetPiece(std::min<int64_t>(n, 512), &repeated, &value, buf);
-    if (!k.ok()) return false;
-    if (repeated) {
-      if (value > 1) return false;
-      if (value == 0) {
-        for (int64_t i = 0; i < *k; ++i) starts->push_back(at + i);
-      }
-    } else {
-      for (int64_t i = 0; i < *k; ++i) {
-        if (buf[i] > 1) return false;
-        if (buf[i] == 0) starts->push_back(at + i);
-      }
+    for (int64_t i = 0; i < (repeated ? 1 : *k); ++i) {
+      if (!on_level_run(repeated ? value : buf[i], repeated ? *k : 1, at + i)) return false;
     }
     at += *k;
-    n -= *k;
   }
   return true;
 }
@@ -199,16 +173,11 @@ Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_
                                        static_cast<size_t>(uncompressed))));
     const uint8_t* p = target->data() + region;
     const uint8_t* end = p + uncompressed;
-    if (!in_place && TryDenseLevels(p, end, n, out)) {
-      values = p;
-      values_size = static_cast<size_t>(end - p);
-      RETURN_IF_ERROR(in_page(DecodeValues(encoding, values, values_size, n, leaf_, has_dictionary_ ? &dictionary_ : nullptr, &out->values)));
-      out->slots += n;
-      return Status::OK();
+    if (in_place || !TryDenseLevelsV1(p, end, n, out)) {
+      if (out->dense) MaterializeLevels(out, leaf_.max_def);
+      if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_rep, &out->rep)));
+      if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_def, &out->def)));
     }
-    if (out->dense) MaterializeLevels(out, leaf_.max_def);
-    if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_rep, &out->rep)));
-    if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadPrefixedLevels(p, end, n, leaf_.max_def, &out->def)));
     if (in_place) {
       const int64_t non_null = CountNonNull(out->def, def_before, leaf_.max_def, n);
       RETURN_IF_ERROR(in_page(CompactPlainByteArrays(&out->values, region, static_cast<size_t>(p - target->data()), non_null)));
@@ -230,11 +199,7 @@ Status PageDecoder::Decode(const PageHeader& h, const uint8_t* page_data, int64_
     }
     const size_t rep_len = static_cast<size_t>(v2.repetition_levels_byte_length);
     const size_t def_len = static_cast<size_t>(v2.definition_levels_byte_length);
-    if (leaf_.physical != PhysicalType::kByteArray && DenseCandidate(*out) &&
-        AllLevelsAre(page_data + rep_len, def_len, n, leaf_.max_def, leaf_.max_def) &&
-        RowStarts(page_data, rep_len, n, out->slots, &out->starts)) {
-      out->dense = true;
-    } else {
+    if (!TryDenseLevels(page_data, rep_len, page_data + rep_len, def_len, n, out)) {
       if (out->dense) MaterializeLevels(out, leaf_.max_def);
       if (leaf_.max_rep > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data, rep_len, n, leaf_.max_rep, &out->rep)));
       if (leaf_.max_def > 0) RETURN_IF_ERROR(in_page(ReadLevels(page_data + rep_len, def_len, n, leaf_.max_def, &out->def)));
@@ -263,8 +228,24 @@ bool PageDecoder::DenseCandidate(const LeafData& out) const {
   return leaf_.max_rep == 1 && leaf_.max_def > 0 && (out.dense || out.slots == 0);
 }
 
-bool PageDecoder::TryDenseLevels(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out) {
+bool PageDecoder::TryDenseLevels(const uint8_t* rep, size_t rep_len, const uint8_t* def, size_t def_len, int64_t n, LeafData* out) {
   if (leaf_.physical == PhysicalType::kByteArray || !DenseCandidate(*out)) return false;
+  const int16_t max_def = leaf_.max_def;
+  const bool all_present = VisitLevels(def, def_len, n, max_def, [&](uint32_t level, int64_t, int64_t) { return level == static_cast<uint32_t>(max_def); });
+  const size_t starts_before = out->starts.size();
+  const bool starts_found = all_present && VisitLevels(rep, rep_len, n, 1, [&](uint32_t level, int64_t count, int64_t at) {
+    for (int64_t i = 0; level == 0 && i < count; ++i) out->starts.push_back(out->slots + at + i);
+    return level <= 1;
+  });
+  if (!starts_found) {
+    out->starts.resize(starts_before);  // a page that cannot be dense leaves no row starts behind
+    return false;
+  }
+  out->dense = true;
+  return true;
+}
+
+bool PageDecoder::TryDenseLevelsV1(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out) {
   // v1 levels: a 4-byte length before each of the rep and def runs.
   uint32_t rep_len, def_len;
   if (end - p < 4) return false;
@@ -276,12 +257,7 @@ bool PageDecoder::TryDenseLevels(const uint8_t*& p, const uint8_t* end, int64_t 
   std::memcpy(&def_len, q, 4);
   if (def_len > static_cast<uint64_t>(end - q - 4)) return false;
   const uint8_t* def = q + 4;
-  const size_t starts_before = out->starts.size();
-  if (!AllLevelsAre(def, def_len, n, leaf_.max_def, leaf_.max_def) || !RowStarts(rep, rep_len, n, out->slots, &out->starts)) {
-    out->starts.resize(starts_before);
-    return false;
-  }
-  out->dense = true;
+  if (!TryDenseLevels(rep, rep_len, def, def_len, n, out)) return false;
   p = def + def_len;
   return true;
 }

@@ -56,9 +56,11 @@ class PageDecoder {
  private:
   /// A list leaf whose pages so far were all dense (or none was decoded yet).
   bool DenseCandidate(const LeafData& out) const;
-  /// v1 data page levels at `p`: when every list and element is present, records the row starts
-  /// in `out` (dense mode), moves `p` past the levels and returns true.
-  bool TryDenseLevels(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out);
+  /// A data page's rep and def levels: when every list and element is present, records the row
+  /// starts in `out` (dense mode) and returns true; otherwise leaves `out` as it was.
+  bool TryDenseLevels(const uint8_t* rep, size_t rep_len, const uint8_t* def, size_t def_len, int64_t n, LeafData* out);
+  /// The same for a v1 page's length-prefixed levels at `p`, moving `p` past them on success.
+  bool TryDenseLevelsV1(const uint8_t*& p, const uint8_t* end, int64_t n, LeafData* out);
 
   const ColumnMetaData& meta_;
   const LeafColumn& leaf_;
