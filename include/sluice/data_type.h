@@ -59,9 +59,6 @@ class DataType {
   bool is_list() const { return id_ == TypeId::kList; }
 
   bool is_variable_width() const { return id_ == TypeId::kBinary || id_ == TypeId::kString; }
-  /// int8 .. int64 and uint8 .. uint64.
-  bool is_integer() const;
-  bool is_unsigned() const;
   /// Bytes per row for fixed-width types (numeric: the value; tensor: the whole row array).
   int64_t fixed_row_bytes() const;
   /// "int64", "string", "tensor<uint8>[256,256,3]"

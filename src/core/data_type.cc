@@ -71,18 +71,6 @@ DataType DataType::List(DataType element) {
   return t;
 }
 
-bool DataType::is_integer() const {
-  switch (id_) {
-    case TypeId::kInt8: case TypeId::kInt16: case TypeId::kInt32: case TypeId::kInt64:
-    case TypeId::kUInt8: case TypeId::kUInt16: case TypeId::kUInt32: case TypeId::kUInt64: return true;
-    default: return false;
-  }
-}
-
-bool DataType::is_unsigned() const {
-  return id_ == TypeId::kUInt8 || id_ == TypeId::kUInt16 || id_ == TypeId::kUInt32 || id_ == TypeId::kUInt64;
-}
-
 int64_t DataType::fixed_row_bytes() const {
   switch (id_) {
     case TypeId::kBool:

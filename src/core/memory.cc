@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "sluice/huge_pages.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -67,10 +66,6 @@ Allocator* HostAllocator() {
   static HostAllocatorImpl instance;
   return &instance;
 }
-
-}  // namespace sluice
-
-namespace sluice {
 
 int64_t CurrentRssBytes() {
   // Kept open: the executor samples this every few milliseconds.

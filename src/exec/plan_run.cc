@@ -132,7 +132,6 @@ void PlanRun::Emit(StageRun& from, Item item) {
   }
   next.input.Push(std::move(item));
   ++pushes_;
-  last_progress_ = Clock::now();
   next.stats.max_queue_batches = std::max(next.stats.max_queue_batches, next.input.batches());
 }
 
@@ -141,7 +140,7 @@ void PlanRun::Complete(StageRun& st, const Item& item, int64_t slots, Result<std
   --st.running;
   st.reserved_out -= slots;
   st.stats.busy_s += std::chrono::duration<double>(busy).count();
-  last_progress_ = Clock::now();
+  ++completions_;
   if (!item.marker) {
     ++st.stats.batches_in;
     st.stats.rows_in += item.batch.num_rows();
@@ -302,6 +301,7 @@ Status PlanRun::Run(PlanStats* stats) {
     start_ = Clock::now();
     rss_at_start_ = peak_rss_ = CurrentRssBytes();
     last_progress_ = start_;
+    progress_seen_ = 0;
     for (size_t s = 0; s < stages_.size(); ++s) {
       StageRun& st = *stages_[s];
       if (st.spec.kind == StageKind::kSource) {
@@ -329,23 +329,11 @@ Status PlanRun::Run(PlanStats* stats) {
     std::unique_lock lock(mu_);
     auto all_left = [this] { return live_threads_ == 0 && pool_busy_ == 0; };
     done_cv_.wait(lock, [&] { return all_left() || stall_tripped_; });
-    if (!all_left() && !done_cv_.wait_for(lock, kStallGrace, all_left)) {
-      // A thread is stuck in user code (a model that never returns): report the stall now
-      // rather than hang with it. Its state stays allocated (Execute leaks this PlanRun).
-      abandoned_ = true;
-      finished_ = true;
-      monitor_cv_.notify_all();
-      lock.unlock();
-      monitor_.join();
-      for (auto& t : threads_) t.detach();
-      lock.lock();
-      if (stats) {
-        *stats = Snapshot();
-        stats->status = status_.ToString();
-      }
-      return status_;
-    }
-    if (status_.ok() && !stages_.back()->drained) {
+    // After a watchdog trip a thread may be stuck in user code (a model that never returns):
+    // report the stall rather than hang with it. Its state stays allocated (Execute leaks this
+    // PlanRun) and the thread is detached below.
+    abandoned_ = !all_left() && !done_cv_.wait_for(lock, kStallGrace, all_left);
+    if (!abandoned_ && status_.ok() && !stages_.back()->drained) {
       status_ = Status::Internal("the plan stopped with work left (scheduler bug)");
     }
     finished_ = true;
@@ -353,7 +341,7 @@ Status PlanRun::Run(PlanStats* stats) {
   }
   external_stop.reset();
   monitor_.join();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_) abandoned_ ? t.detach() : t.join();
   threads_.clear();
   std::unique_lock lock(mu_);
   for (auto& st : stages_) st->input.Clear();

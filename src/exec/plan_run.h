@@ -155,7 +155,9 @@ class PlanRun {
   int64_t peak_in_flight_ = 0;
   int64_t rss_at_start_ = 0, peak_rss_ = 0;
   Clock::time_point start_;
-  Clock::time_point last_progress_;  // a batch last moved between stages or finished a stage
+  uint64_t completions_ = 0;         // batches any stage finished (with pushes_: what progress is)
+  uint64_t progress_seen_ = 0;       // pushes_ + completions_ at the monitor's last look
+  Clock::time_point last_progress_;  // when the monitor last saw it change
   bool stall_tripped_ = false;
   bool abandoned_ = false;
   double timeline_interval_s_ = 1.0;

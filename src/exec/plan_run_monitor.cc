@@ -42,6 +42,12 @@ void PlanRun::MonitorLoop() {
 }
 
 void PlanRun::CheckProgress(Clock::time_point now) {
+  // Batches moving between stages or finishing one count as progress; the monitor notes when
+  // the count last changed (no clock reads on the batches' path).
+  if (pushes_ + completions_ != progress_seen_) {
+    progress_seen_ = pushes_ + completions_;
+    last_progress_ = now;
+  }
   if (options_.stall_timeout.count() <= 0 || stall_tripped_ || now - last_progress_ < options_.stall_timeout) return;
   stall_tripped_ = true;
   const double idle_s = std::chrono::duration<double>(now - last_progress_).count();

@@ -86,6 +86,17 @@ struct Reader {
     }
     return Status::OK();
   }
+  /// A key written as text with a unit ("4GiB", "5m"), read by `parse`; errors name the key.
+  template <typename T, typename Parse>
+  Status GetParsed(const YAML::Node& section, const std::string& sname, const char* key, Parse parse, T* out) {
+    std::string text;
+    RETURN_IF_ERROR(Get(section, sname, key, &text));
+    if (text.empty()) return Status::OK();
+    auto value = parse(text);
+    if (!value.ok()) return value.status().WithContext(source + ": " + sname + "." + key);
+    *out = *value;
+    return Status::OK();
+  }
   /// An integer key that may also say `auto` (kept as 0).
   Status GetAutoInt(const YAML::Node& section, const std::string& sname, const char* key, int* out) {
     std::string text = "auto";
@@ -175,20 +186,8 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(root["errors"], "errors", "max_bad_rows", &spec.errors.max_bad_rows));
   const YAML::Node res = root["resources"];
   RETURN_IF_ERROR(r.GetAutoInt(res, "resources", "cpus", &spec.resources.cpus));
-  std::string memory;
-  RETURN_IF_ERROR(r.Get(res, "resources", "memory", &memory));
-  if (!memory.empty()) {
-    auto bytes = ParseBytes(memory);
-    if (!bytes.ok()) return bytes.status().WithContext(source + ": resources.memory");
-    spec.resources.memory = *bytes;
-  }
-  std::string stall;
-  RETURN_IF_ERROR(r.Get(res, "resources", "stall_timeout", &stall));
-  if (!stall.empty()) {
-    auto seconds = ParseDurationSeconds(stall);
-    if (!seconds.ok()) return seconds.status().WithContext(source + ": resources.stall_timeout");
-    spec.resources.stall_timeout_s = *seconds;
-  }
+  RETURN_IF_ERROR(r.GetParsed(res, "resources", "memory", ParseBytes, &spec.resources.memory));
+  RETURN_IF_ERROR(r.GetParsed(res, "resources", "stall_timeout", ParseDurationSeconds, &spec.resources.stall_timeout_s));
 
   // Validation: everything a run needs, named by key.
   if (spec.input.uris.empty()) return Status::InvalidArgument(source + ": input.uri is required");

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDB, sqlString } from '../job/lib/predictions.mjs';
 import { getObject, putObject, startS3rver } from '../job/lib/s3_peer.mjs';
+import { makeChecks } from '../support/checks.mjs';
 
 const arg = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
 const sluice = arg('sluice');
@@ -16,17 +17,7 @@ const work = arg('work');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail) {
-  if (ok) {
-    passed += 1;
-    console.log(`ok ${name}`);
-  } else {
-    failed += 1;
-    console.log(`FAIL ${name}: ${typeof detail === 'function' ? detail() : detail}`);
-  }
-}
+const { check, finish } = makeChecks();
 
 const COLUMNS = [
   ['i8', 'TINYINT', ['0', '127', '-128', '-1']],
@@ -114,5 +105,4 @@ try {
 }
 
 db.close();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

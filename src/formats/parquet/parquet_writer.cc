@@ -42,7 +42,8 @@ Column TensorAsList(const Column& tensor) {
   const int64_t n = tensor.length(), k = tensor.type().fixed_row_bytes() / DTypeSize(tensor.type().dtype());
   std::vector<int64_t> offsets(static_cast<size_t>(n) + 1);
   for (int64_t i = 0; i <= n; ++i) offsets[static_cast<size_t>(i)] = i * k;
-  auto values = Buffer::CopyOf({tensor.RowData(0), static_cast<size_t>(n * tensor.type().fixed_row_bytes())});
+  // The tensor's rows are the list's elements back to back: a view, no copy.
+  auto values = Buffer::Wrap(tensor.RowData(0), n * tensor.type().fixed_row_bytes(), tensor.values_buffer()->kind(), tensor.values_buffer());
   Column child = Column::FromBuffers(element, n * k, values).value();
   auto off = Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 8});
   std::shared_ptr<Buffer> validity;

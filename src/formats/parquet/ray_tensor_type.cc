@@ -114,34 +114,37 @@ Result<Column> VariableShapedImages(const Column& data, const Column& shape, con
     return Status::InvalidData(where + ": the shape list holds " + dims.type().ToString() + ", not integers");
   }
   BinaryBuilder out;
-  std::string value;
+  std::string value;       // one row's encoded image, reused
+  std::vector<int64_t> s;  // one row's shape, reused
   for (int64_t r = 0; r < data.length(); ++r) {
     if (!data.IsValid(r) || !shape.IsValid(r)) {
       out.AppendNull();
       continue;
     }
     value.clear();
-    std::vector<int64_t> s;
+    s.clear();
     bool null_dim = false;
     for (int64_t i = shape.ListBegin(r); i < shape.ListEnd(r); ++i) {
       null_dim |= !dims.IsValid(i);
       s.push_back(dims.type().id() == TypeId::kInt64 ? dims.Value<int64_t>(i) : dims.Value<int32_t>(i));
     }
     const int64_t begin = data.ListBegin(r), n = data.ListEnd(r) - begin;
-    std::string shape_text = "[";
-    for (size_t i = 0; i < s.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(s[i]);
-    shape_text += "]";
+    auto shape_text = [&] {  // for the messages of rows that cannot be images only
+      std::string t = "[";
+      for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+      return t + "]";
+    };
     const bool rank_ok = s.size() == 2 || s.size() == 3;
     const int64_t channels = s.size() == 3 ? s[2] : 1;
     bool dims_ok = rank_ok && !null_dim;
     for (int64_t d : s) dims_ok &= d > 0 && d <= (int64_t{1} << 30);
     if (!dims_ok) {
-      AppendRawImageError("variable-shaped tensor row of shape " + shape_text + " is not an image ([H, W] or [H, W, C])", &value);
+      AppendRawImageError("variable-shaped tensor row of shape " + shape_text() + " is not an image ([H, W] or [H, W, C])", &value);
     } else if (n != s[0] * s[1] * channels) {
-      AppendRawImageError("variable-shaped tensor row of shape " + shape_text + " holds " + std::to_string(n) + " values, not " +
+      AppendRawImageError("variable-shaped tensor row of shape " + shape_text() + " holds " + std::to_string(n) + " values, not " +
                               std::to_string(s[0] * s[1] * channels), &value);
     } else if (pixels.has_validity() && pixels.Slice(begin, n).null_count() > 0) {
-      AppendRawImageError("variable-shaped tensor row of shape " + shape_text + " has null elements", &value);
+      AppendRawImageError("variable-shaped tensor row of shape " + shape_text() + " has null elements", &value);
     } else {
       AppendRawImage(static_cast<uint32_t>(s[0]), static_cast<uint32_t>(s[1]), static_cast<uint32_t>(channels), pixels.RowData(begin), &value);
     }

@@ -78,7 +78,8 @@ class ColumnCursor {
   /// row starts or the chunk ends).
   int64_t complete_rows() const {
     if (!field_.is_list) return pending_.slots;
-    return row_starts_ > 0 && !done() ? row_starts_ - 1 : row_starts_;
+    const int64_t started = pending_.dense ? static_cast<int64_t>(pending_.starts.size()) : list_rows_started_;
+    return started > 0 && !done() ? started - 1 : started;
   }
 
   Status DecodeNextPage() {
@@ -105,18 +106,12 @@ class ColumnCursor {
     const uint8_t* data = At(pos_);
     pos_ += h.compressed_page_size;
     const int64_t slots_before = pending_.slots;
-    const size_t rep_before = pending_.rep.size();
-    const bool was_dense = pending_.dense;
+    const size_t rep_before = pending_.dense ? 0 : pending_.rep.size();  // expanded dense levels count again
     RETURN_IF_ERROR(decoder_.Decode(h, data, meta_.num_values - values_read_, pw, &pending_));
     values_read_ += pending_.slots - slots_before;
-    if (pending_.dense) {
-      row_starts_ = static_cast<int64_t>(pending_.starts.size());
-    } else if (!field_.is_list || pending_.rep.empty()) {
-      row_starts_ += pending_.slots - slots_before;
-    } else if (was_dense) {  // levels were just expanded: count them all
-      row_starts_ = std::count(pending_.rep.begin(), pending_.rep.end(), 0);
-    } else {
-      row_starts_ += std::count(pending_.rep.begin() + static_cast<ptrdiff_t>(rep_before), pending_.rep.end(), 0);
+    if (field_.is_list && !pending_.dense) {
+      if (rep_before == 0) list_rows_started_ = 0;
+      list_rows_started_ += std::count(pending_.rep.begin() + static_cast<ptrdiff_t>(rep_before), pending_.rep.end(), 0);
     }
     ++page_;
     if (done()) window_.reset();  // nothing more to read from this chunk
@@ -125,29 +120,10 @@ class ColumnCursor {
 
   /// The next `rows` rows (at most complete_rows()) as an assembled column.
   Result<Column> Take(int64_t rows) {
-    if (pending_.dense) return TakeDense(rows);
-    int64_t slots = rows;
-    if (field_.is_list && !pending_.rep.empty()) {
-      slots = pending_.slots;
-      int64_t starts = 0;
-      for (int64_t s = 0; s < pending_.slots; ++s) {
-        if (pending_.rep[static_cast<size_t>(s)] == 0 && starts++ == rows) {
-          slots = s;
-          break;
-        }
-      }
-    }
-    const int64_t non_null =
-        leaf_.max_def == 0 ? slots
-                           : std::count(pending_.def.begin(), pending_.def.begin() + static_cast<ptrdiff_t>(slots), leaf_.max_def);
-    LeafData head;
-    if (!pending_.def.empty()) head.def = SplitFront(pending_.def, static_cast<size_t>(slots));
-    if (!pending_.rep.empty()) head.rep = SplitFront(pending_.rep, static_cast<size_t>(slots));
-    head.slots = slots;
-    pending_.slots -= slots;
-    head.values = SplitValues(pending_.values, non_null);
-    ReserveLike(head.values);
-    row_starts_ -= rows;
+    LeafData head = pending_.dense ? SplitDense(rows) : SplitLevels(rows);
+    // The next slice is likely the size of this one: room for it now, so the values do not
+    // regrow (copy, fault new pages) page by page.
+    if (!done()) pending_.values.fixed.reserve(head.values.fixed.size() + head.values.fixed.size() / 4);
     if (done() && pending_.slots == 0) {  // the chunk is finished: give its buffers back
       pending_ = LeafData{};
       decoder_.Release();
@@ -165,14 +141,35 @@ class ColumnCursor {
   }
 
  private:
-  /// The next slice is likely the size of the last: room for it now, so the values do not
-  /// regrow (copy, fault new pages) page by page.
-  void ReserveLike(const PhysicalValues& taken) {
-    if (!done()) pending_.values.fixed.reserve(taken.fixed.size() + taken.fixed.size() / 4);
+  /// The first `rows` rows of expanded levels: a list's rows end where a 0 repetition level
+  /// starts the next.
+  LeafData SplitLevels(int64_t rows) {
+    int64_t slots = rows;
+    if (field_.is_list && !pending_.rep.empty()) {
+      slots = pending_.slots;
+      int64_t starts = 0;
+      for (int64_t s = 0; s < pending_.slots; ++s) {
+        if (pending_.rep[static_cast<size_t>(s)] == 0 && starts++ == rows) {
+          slots = s;
+          break;
+        }
+      }
+      list_rows_started_ -= rows;
+    }
+    const int64_t non_null =
+        leaf_.max_def == 0 ? slots
+                           : std::count(pending_.def.begin(), pending_.def.begin() + static_cast<ptrdiff_t>(slots), leaf_.max_def);
+    LeafData head;
+    if (!pending_.def.empty()) head.def = SplitFront(pending_.def, static_cast<size_t>(slots));
+    if (!pending_.rep.empty()) head.rep = SplitFront(pending_.rep, static_cast<size_t>(slots));
+    head.slots = slots;
+    pending_.slots -= slots;
+    head.values = SplitValues(pending_.values, non_null);
+    return head;
   }
 
-  /// Take for dense lists: the rows' slots end where the next row starts.
-  Result<Column> TakeDense(int64_t rows) {
+  /// The first `rows` rows of a dense list: they end where the next row starts.
+  LeafData SplitDense(int64_t rows) {
     const int64_t slots = rows < static_cast<int64_t>(pending_.starts.size()) ? pending_.starts[static_cast<size_t>(rows)] : pending_.slots;
     LeafData head;
     head.dense = true;
@@ -181,13 +178,7 @@ class ColumnCursor {
     head.slots = slots;
     pending_.slots -= slots;
     head.values = SplitValues(pending_.values, slots);
-    ReserveLike(head.values);
-    row_starts_ -= rows;
-    if (done() && pending_.slots == 0) {
-      pending_ = LeafData{};
-      decoder_.Release();
-    }
-    return AssembleColumn(std::move(head), field_, leaf_, rows, where_);
+    return head;
   }
 
   /// Makes [offset, offset + len) of the file readable through At().
@@ -213,7 +204,7 @@ class ColumnCursor {
   int64_t window_begin_ = 0;
   LeafData pending_;
   int64_t values_read_ = 0;
-  int64_t row_starts_ = 0;
+  int64_t list_rows_started_ = 0;  // lists with expanded levels: rows begun in pending_ (0 rep levels)
   int page_ = 0;
 };
 

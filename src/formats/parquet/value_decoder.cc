@@ -329,15 +329,13 @@ Status CompactPlainByteArrays(PhysicalValues* out, size_t region_start, size_t v
 
 namespace {
 
-/// Keeps the low `w` bytes of each little-endian INT32 appended at `at` (the column is narrower).
-void NarrowTail(PhysicalValues* out, size_t at, size_t w) {
-  uint8_t* d = out->fixed.data() + at;
-  const size_t n = (out->fixed.size() - at) / 4;
-  for (size_t i = 0; i < n; ++i) {  // forward is safe: value i moves from 4i down to i*w
-    d[i * w] = d[4 * i];
-    if (w == 2) d[i * w + 1] = d[4 * i + 1];
+/// The low `w` (1 or 2) bytes of `n` little-endian INT32s; `dst` may be `src` (forward is safe:
+/// value i moves from 4i down to i*w).
+void NarrowInt32(const uint8_t* src, size_t n, size_t w, uint8_t* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    dst[i * w] = src[4 * i];
+    if (w == 2) dst[i * w + 1] = src[4 * i + 1];
   }
-  out->fixed.resize(at + n * w);
 }
 
 }  // namespace
@@ -354,11 +352,7 @@ Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t
       }
       const size_t at = out->fixed.size();
       out->fixed.resize(at + static_cast<size_t>(count) * w);
-      uint8_t* d = out->fixed.data() + at;
-      for (int64_t i = 0; i < count; ++i) {
-        d[static_cast<size_t>(i) * w] = data[4 * i];
-        if (w == 2) d[static_cast<size_t>(i) * w + 1] = data[4 * i + 1];
-      }
+      NarrowInt32(data, static_cast<size_t>(count), w, out->fixed.data() + at);
       out->count += count;
       return Status::OK();
     }
@@ -367,7 +361,9 @@ Status DecodeValues(Encoding encoding, const uint8_t* data, size_t size, int64_t
       LeafColumn wide = leaf;
       wide.conversion = ValueConversion::kAsIs;
       RETURN_IF_ERROR(DecodeValues(encoding, data, size, count, wide, dictionary, out));
-      NarrowTail(out, at, w);
+      const size_t n = (out->fixed.size() - at) / 4;
+      NarrowInt32(out->fixed.data() + at, n, w, out->fixed.data() + at);
+      out->fixed.resize(at + n * w);
       return Status::OK();
     }
   }

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arrow, parquetWasm } from './lib/peers.mjs';
+import { makeChecks } from '../../support/checks.mjs';
 
 const arg = (name) => process.argv[process.argv.indexOf(`--${name}`) + 1];
 const sluice = arg('sluice');
@@ -29,17 +30,7 @@ const table = new A.Table(schema, { id: ids, image: images });
 const pw = parquetWasm();
 writeFileSync(file, pw.writeParquet(pw.Table.fromIPCStream(A.tableToIPC(table, 'stream')), new pw.WriterPropertiesBuilder().build()));
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail) {
-  if (ok) {
-    passed += 1;
-    console.log(`ok ${name}`);
-  } else {
-    failed += 1;
-    console.log(`FAIL ${name}: ${detail}`);
-  }
-}
+const { check, finish } = makeChecks();
 const inspect = execFileSync(sluice, ['parquet', 'inspect', file], { encoding: 'utf8' });
 check('inspect shows the tensor type', inspect.includes('image: tensor<uint8>[2,2,3]'), inspect);
 const lines = execFileSync(sluice, ['parquet', 'cat', file], { encoding: 'utf8' }).trim().split('\n');
@@ -49,5 +40,4 @@ lines.forEach((line, r) => {
   const want = [0, 1].map((y) => [0, 1].map((x) => [0, 1, 2].map((c) => values[r * 12 + y * 6 + x * 3 + c])));
   check(`row ${r} holds the right [2,2,3] values`, JSON.stringify(got) === JSON.stringify(want), `${JSON.stringify(got)} != ${JSON.stringify(want)}`);
 });
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+finish();
