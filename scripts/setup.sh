@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
   python3-torchvision python3-pil python3-numpy libtorch-dev
   python3-zstandard  # ZSTD pages for bench/pytorch_pipeline.py's Parquet reader (no pyarrow in Debian 12)
   nodejs npm
+  # multi-worker tests: a real Slurm cluster (munge, slurmctld, 3 slurmd) and Open MPI
+  munge slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -21,6 +21,10 @@ namespace sluice {
 struct FileInfo {
   std::string uri;
   int64_t size = 0;
+  /// Changes whenever the file is rewritten (local: the modification time in ns; S3: the
+  /// ETag). Workers judge each other alive by seeing it change on their own clock, so clocks
+  /// of different hosts never need to agree.
+  std::string version;
 };
 
 /// A file being written; nothing is visible at its name until Commit.

@@ -62,6 +62,12 @@ struct JobSpec {
     int64_t memory = int64_t{4} << 30;  // the executor's in-flight budget
     double stall_timeout_s = 300;       // no-progress watchdog; 0 = off
   } resources;
+  /// Several workers on one output (worker_identity.h); none of this decides the output.
+  struct Workers {
+    double heartbeat_s = 5;      // how often each rewrites _workers/worker-RRRRR.json
+    double stale_after_s = 30;   // a worker whose report has not changed this long is gone: its shards are taken over
+    bool help_others = true;     // after its own shards, take the others' unstarted ones from the tail
+  } workers;
 
   /// The keys that decide the output, in canonical form: a rerun against an existing output
   /// must have the same fingerprint (or --overwrite).
@@ -91,7 +97,8 @@ struct JobResult {
   int64_t bad_rows = 0;       // bad rows of this run
   int shards_total = 0;
   int shards_resumed = 0;     // already published before this run
-  int shards_written = 0;
+  int shards_written = 0;     // published by this run (own and taken over)
+  int shards_taken = 0;       // other workers' shards this one took over
   double wall_s = 0;
   PlanStats stats;
   std::string bottleneck;     // the stage that limited throughput
@@ -104,5 +111,11 @@ struct JobResult {
 };
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options = {});
+
+/// `sluice status`: a job's progress read from its output alone, while it runs and after:
+/// shards and rows published, bad rows, shards in progress, each worker's state, throughput and
+/// last activity, stragglers, whether it is complete. `json`: one JSON object. `complete` (may
+/// be null) says whether _SUCCESS is there.
+Result<std::string> DescribeJobOutput(const std::string& output_uri, bool json, bool* complete = nullptr);
 
 }  // namespace sluice

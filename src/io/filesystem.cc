@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <sys/stat.h>
+
 namespace sluice {
 namespace {
 
@@ -21,6 +23,13 @@ class LocalOutput final : public OutputStream {
   std::unique_ptr<AtomicFileWriter> w_;
 };
 
+/// The modification time in nanoseconds, as text ("" when it cannot be read).
+std::string ModifiedVersion(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
 class Local final : public FileSystem {
  public:
   Result<std::vector<FileInfo>> List(const std::string& prefix) override {
@@ -28,13 +37,13 @@ class Local final : public FileSystem {
     std::vector<FileInfo> out;
     std::error_code ec;
     if (fs::is_regular_file(dir, ec)) {
-      out.push_back({dir, static_cast<int64_t>(fs::file_size(dir, ec))});
+      out.push_back({dir, static_cast<int64_t>(fs::file_size(dir, ec)), ModifiedVersion(dir)});
       return out;
     }
     if (!fs::is_directory(dir, ec)) return out;
     for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec)) out.push_back({it->path().string(), static_cast<int64_t>(it->file_size(ec))});
+      if (it->is_regular_file(ec)) out.push_back({it->path().string(), static_cast<int64_t>(it->file_size(ec)), ModifiedVersion(it->path().string())});
     }
     if (ec) return Status::IOError("listing '" + dir + "': " + ec.message());
     std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.uri < b.uri; });

@@ -208,33 +208,27 @@ class ImageShardTask final : public ReadTask {
 
 class ShardSource final : public Source {
  public:
-  ShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows)
-      : spec_(spec), shards_(std::move(shards)), batch_rows_(batch_rows) {}
+  ShardSource(const JobSpec& spec, ShardFeed next, int64_t batch_rows, int64_t estimated_rows)
+      : spec_(spec), next_(std::move(next)), batch_rows_(batch_rows), estimated_rows_(estimated_rows) {}
   Result<std::unique_ptr<ReadTask>> NextTask() override {
-    std::lock_guard lock(mu_);
-    if (next_ >= shards_.size()) return std::unique_ptr<ReadTask>();
-    Shard& s = shards_[next_++];
-    if (spec_.input.format == "images") return std::unique_ptr<ReadTask>(new ImageShardTask(std::move(s), batch_rows_));
-    return std::unique_ptr<ReadTask>(new ParquetShardTask(spec_, std::move(s), batch_rows_));
+    ASSIGN_OR_RETURN(std::optional<Shard> s, next_());
+    if (!s) return std::unique_ptr<ReadTask>();
+    if (spec_.input.format == "images") return std::unique_ptr<ReadTask>(new ImageShardTask(std::move(*s), batch_rows_));
+    return std::unique_ptr<ReadTask>(new ParquetShardTask(spec_, std::move(*s), batch_rows_));
   }
-  std::optional<int64_t> EstimatedRows() const override {
-    int64_t n = 0;
-    for (const auto& s : shards_) n += s.rows;
-    return n;
-  }
+  std::optional<int64_t> EstimatedRows() const override { return estimated_rows_; }
 
  private:
   const JobSpec& spec_;
-  std::mutex mu_;
-  std::vector<Shard> shards_;
-  size_t next_ = 0;
+  ShardFeed next_;
   int64_t batch_rows_;
+  int64_t estimated_rows_;
 };
 
 }  // namespace
 
-std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows) {
-  return std::make_shared<ShardSource>(spec, std::move(shards), batch_rows);
+std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, ShardFeed next, int64_t batch_rows, int64_t estimated_rows) {
+  return std::make_shared<ShardSource>(spec, std::move(next), batch_rows, estimated_rows);
 }
 
 }  // namespace sluice::job

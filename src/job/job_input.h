@@ -8,7 +8,9 @@
 ///
 /// Threading: PlanInput runs on the caller's thread. The source is used by the executor.
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +44,12 @@ Result<JobInput> PlanInput(const JobSpec& spec);
 /// Names of the columns the job adds to every batch: the shard index (int32).
 inline constexpr const char* kShardColumn = "_shard";
 
-/// Reads the given shards; batches carry "id", the image column renamed "image", the included
-/// columns and kShardColumn, at most `batch_rows` rows each.
-std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, std::vector<Shard> shards, int64_t batch_rows);
+/// Hands out the shards to read, one per call (nullopt: no more); called by the read workers.
+using ShardFeed = std::function<Result<std::optional<Shard>>()>;
+
+/// Reads the shards `next` hands out; batches carry "id", the image column renamed "image",
+/// the included columns and kShardColumn, at most `batch_rows` rows each. `estimated_rows`
+/// feeds the progress display.
+std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, ShardFeed next, int64_t batch_rows, int64_t estimated_rows);
 
 }  // namespace sluice::job

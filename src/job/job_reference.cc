@@ -49,6 +49,10 @@ resources:
   cpus: auto                 # threads for reading and preprocessing
   memory: 4GiB               # the executor's in-flight budget (bytes between read and write)
   stall_timeout: 300s        # fail (naming every stage's state) when no batch moves this long; 0 = off
+workers:                     # several workers on one output (--worker R/N, Slurm, MPI, Kubernetes)
+  heartbeat: 5s              # how often each worker rewrites _workers/worker-RRRRR.json
+  stale_after: 30s           # a worker whose report has not changed this long is gone: others take its shards
+  help_others: true          # after its own shards, take the others' unstarted shards from the tail
 )";
 }
 

@@ -1,6 +1,7 @@
 // RunJob: checks everything that can fail before any work, resumes from the published shards,
 // runs the plan, then writes the manifest and _SUCCESS.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include "job/job_input.h"
 #include "job/output_dir.h"
 #include "job/shard_output.h"
+#include "job/work_queue.h"
+#include "job/worker_report.h"
 #include "sluice/executor.h"
 #include "sluice/huge_pages.h"
 #include "sluice/inference.h"
@@ -102,6 +105,32 @@ MapFn PassThroughMap(std::string from, std::string to) {
   };
 }
 
+/// Adds one round's stage figures to the run's (several rounds: a worker that took shards over).
+void AddRound(const PlanStats& round, PlanStats* run) {
+  if (run->stages.empty()) {
+    *run = round;
+    return;
+  }
+  run->wall_s += round.wall_s;
+  run->peak_in_flight_bytes = std::max(run->peak_in_flight_bytes, round.peak_in_flight_bytes);
+  run->peak_rss_bytes = std::max(run->peak_rss_bytes, round.peak_rss_bytes);
+  for (size_t i = 0; i < run->stages.size() && i < round.stages.size(); ++i) {
+    StageStats& a = run->stages[i];
+    const StageStats& b = round.stages[i];
+    a.rows_in += b.rows_in;
+    a.rows_out += b.rows_out;
+    a.batches_in += b.batches_in;
+    a.batches_out += b.batches_out;
+    a.bytes_in += b.bytes_in;
+    a.bytes_out += b.bytes_out;
+    a.busy_s += b.busy_s;
+    a.idle_s += b.idle_s;
+    a.blocked_s += b.blocked_s;
+    a.bad_rows += b.bad_rows;
+    a.max_concurrency = std::max(a.max_concurrency, b.max_concurrency);
+  }
+}
+
 }  // namespace
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
@@ -169,26 +198,64 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   }
   ASSIGN_OR_RETURN(job::OutputState out, job::PrepareOutput(spec, input, options.overwrite, /*delete_temps=*/worker.count == 1));
 
+  // 2. This worker's place among the others (output_board.h, work_queue.h) and its report.
+  const bool several = worker.count > 1;
+  const auto heartbeat = std::chrono::milliseconds(static_cast<int64_t>(spec.workers.heartbeat_s * 1000));
+  job::WorkerReport me;
+  me.rank = worker.rank;
+  me.count = worker.count;
+  me.source = worker.source;
+  me.host = job::HostName();
+  me.pid = getpid();
+  me.fingerprint = spec.Fingerprint();
+  me.started_at = job::UnixNow();
+  me.heartbeat_s = spec.workers.heartbeat_s;
+  std::unique_ptr<job::OutputBoard> board;
+  if (several) {
+    RETURN_IF_ERROR(job::CheckWorkerSlot(*out.fsys, spec.output.uri, me, spec.workers.stale_after_s));
+    board = std::make_unique<job::OutputBoard>(out.fsys, spec.output.uri, spec.output.format,
+                                               std::chrono::milliseconds(static_cast<int64_t>(spec.workers.stale_after_s * 1000)));
+    RETURN_IF_ERROR(board->ReleaseAll(worker.rank));  // claims a killed run of this worker left behind
+  }
+  std::set<int> published_at_start;
+  for (const auto& s : input.shards) {
+    if (out.published.count(job::PartName(s.index, spec.output.format))) published_at_start.insert(s.index);
+  }
+  job::WorkQueue queue(input.shards, published_at_start, board.get(), {worker.rank, worker.count, spec.workers.help_others});
+  me.own_shards = queue.own_total();
+  me.own_resumed = queue.own_published_at_start();
+  me.state = "running";
+  ASSIGN_OR_RETURN(auto reporter, job::WorkerReporter::Start(out.fsys, JoinUri(spec.output.uri, job::WorkerReportName(worker.rank)), me, heartbeat));
+  // A different job file started at the same moment on an empty output shows in _job.json now.
+  if (several) RETURN_IF_ERROR(job::CheckJobRecord(spec, *out.fsys));
+
   JobResult result;
   result.worker = worker;
   result.rows_total = input.total_rows;
   result.shards_total = static_cast<int>(input.shards.size());
-  std::vector<job::Shard> todo;
-  for (auto& s : input.shards) {
-    if (s.index % worker.count != worker.rank) continue;  // another worker's share
-    if (out.published.count(job::PartName(s.index, spec.output.format))) {
-      ++result.shards_resumed;
-    } else {
-      todo.push_back(s);
-    }
-  }
+  result.shards_resumed = queue.own_published_at_start();
 
-  // 2. The plan: read -> preprocess -> batch -> model -> write.
-  if (!todo.empty()) {
-    auto ledger = std::make_shared<job::ShardLedger>(todo);
-    MapFn preprocess = spec.preprocess_none ? PassThroughMap("image", "input") : MakePreprocessMap(pre, "image", "id", "input");
-    // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
-    std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
+  // 3. The plan, in rounds: read -> preprocess -> batch -> model -> write over the shards the
+  // queue hands out; between rounds a worker with several waits for shards to take over.
+  MapFn preprocess = spec.preprocess_none ? PassThroughMap("image", "input") : MakePreprocessMap(pre, "image", "id", "input");
+  // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
+  std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
+  std::vector<std::string> columns = input.columns;
+  columns.erase(columns.begin() + 1);  // the image does not go to the output
+  if (spec.output.top_k > 0) {
+    columns.insert(columns.end(), {"top_k_ids", "top_k_scores"});
+  } else {
+    columns.push_back("output");
+  }
+  const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
+                                                       : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(input.total_rows));
+  // Freed large buffers kept for reuse are resident too: keep them to a part of the budget.
+  SetLargeBufferCacheLimit(std::min<size_t>(LargeBufferCacheLimit(), static_cast<size_t>(spec.resources.memory / 4)));
+  auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
+
+  auto run_round = [&](job::Shard first) -> Status {
+    auto ledger = std::make_shared<job::ShardLedger>();
+    ledger->Expect(first);
     MapFn tracked = [preprocess, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {
       job::CpuGate::PreprocessTurn turn(gate.get());
       if (b.num_rows() == 0) return b;
@@ -201,34 +268,52 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
       return preprocess(std::move(b), inner);
     };
-    std::vector<std::string> columns = input.columns;
-    columns.erase(columns.begin() + 1);  // the image does not go to the output
-    if (spec.output.top_k > 0) {
-      columns.insert(columns.end(), {"top_k_ids", "top_k_scores"});
-    } else {
-      columns.push_back("output");
-    }
+    // The first shard, then whatever the queue hands out (one read worker at a time asks).
+    auto pending = std::make_shared<std::pair<std::mutex, std::optional<job::Shard>>>();
+    pending->second = first;
+    job::ShardFeed feed = [pending, ledger, &queue, &reporter]() -> Result<std::optional<job::Shard>> {
+      std::lock_guard lock(pending->first);
+      std::optional<job::Shard> s = std::move(pending->second);
+      pending->second.reset();
+      if (!s) {
+        ASSIGN_OR_RETURN(s, queue.Next());
+        if (s) ledger->Expect(*s);
+      }
+      reporter->Update([&](job::WorkerReport& r) {
+        r.in_progress = queue.in_progress();
+        r.taken = queue.taken();
+      });
+      return s;
+    };
     job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns,
-                          out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin()), spec.output.tensor_layout};
-
+                          out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin()), spec.output.tensor_layout, nullptr};
+    ospec.on_published = [&queue, &reporter](int shard, int64_t written, int64_t bad) {
+      queue.Published(shard);
+      reporter->Update([&](job::WorkerReport& r) {
+        ++r.shards_done;
+        r.published.push_back(shard);
+        r.rows_done += written;
+        r.bad_rows += bad;
+        r.in_progress = queue.in_progress();
+      });
+    };
+    int64_t remaining = 0;
+    for (const auto& s : input.shards) remaining += published_at_start.count(s.index) ? 0 : s.rows;
     Plan plan;
-    plan.AddSource("read", job::MakeShardSource(spec, todo, 32), std::min({static_cast<int>(todo.size()), cpus, 4}))
+    plan.AddSource("read", job::MakeShardSource(spec, feed, 32, remaining), std::min({std::max(1, queue.own_total() - queue.own_published_at_start()), cpus, 4}))
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
         .AddRebatch("batch", spec.model.batch_size)
         .AddActor("model", GatedActor(MakeInferenceActor(*models, "input"), gate), replicas)
         .AddSink("write", job::MakeShardSink(ospec, ledger));
-
-    const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
-                                                         : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(input.total_rows));
-    // Freed large buffers kept for reuse are resident too: keep them to a part of the budget.
-    SetLargeBufferCacheLimit(std::min<size_t>(LargeBufferCacheLimit(), static_cast<size_t>(spec.resources.memory / 4)));
-    auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
     ExecutorOptions eo;
     eo.cpu_threads = cpus;
     eo.memory_budget = spec.resources.memory;
     eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
     eo.stop = options.stop;
-    eo.on_progress = options.on_progress;
+    eo.on_progress = [&options, &reporter](const PlanStats& s) {
+      reporter->Update([&](job::WorkerReport& r) { r.SetStages(s); });
+      if (options.on_progress) options.on_progress(s);
+    };
     eo.on_bad_row = [bad_count, limit, total = input.total_rows](const BadRow& row) -> Status {
       const int64_t n = bad_count->fetch_add(1) + 1;
       if (n > limit) {
@@ -237,29 +322,72 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       }
       return Status::OK();
     };
-    Status st = Execute(plan, eo, &result.stats);
+    PlanStats stats;
+    Status st = Execute(plan, eo, &stats);
     // After a watchdog trip a replica may still be inside the model: keep the models alive
     // (the caller is expected to exit; see Execute).
     if (st.code() == StatusCode::kStalled) (void)new auto(*models);
-    result.bad_rows = bad_count->load();
     if (!st.ok()) return st;
     if (gate) {  // time waiting for the other's turn is not work
-      for (auto& stage : result.stats.stages) {
+      for (auto& stage : stats.stages) {
         const double waited = stage.name == "model" ? gate->model_wait_s() : stage.name == "preprocess" ? gate->preprocess_wait_s() : 0;
         stage.busy_s = std::max(0.0, stage.busy_s - waited);
         stage.idle_s += waited;
       }
     }
-    for (const auto& s : result.stats.stages) {
-      if (s.name == "write") result.rows_written = s.rows_in;
+    for (const auto& s : stats.stages) {
+      if (s.name == "write") result.rows_written += s.rows_in;
     }
-    result.shards_written = static_cast<int>(todo.size());
-    result.bottleneck = Bottleneck(result.stats);
-  }
+    AddRound(stats, &result.stats);
+    return Status::OK();
+  };
 
-  // 3. The manifest, then _SUCCESS, by whichever worker finds every shard published (several
+  Status st;
+  while (true) {
+    auto first = queue.Next();
+    if (!first.ok()) {
+      st = first.status();
+      break;
+    }
+    if (*first) {
+      st = run_round(**first);
+      if (!st.ok()) break;
+    }
+    if (!several || options.stop.stop_requested()) break;
+    reporter->Update([](job::WorkerReport& r) { r.state = "waiting"; });
+    auto more = queue.AwaitWork(heartbeat, options.stop);
+    if (!more.ok() || !*more) {
+      st = more.status();
+      break;
+    }
+    reporter->Update([](job::WorkerReport& r) { r.state = "running"; });
+  }
+  result.bad_rows = bad_count->load();
+  const job::WorkerReport final_report = reporter->Snapshot();
+  result.shards_written = final_report.shards_done;
+  result.shards_taken = static_cast<int>(final_report.taken.size());
+  if (st.ok() && options.stop.stop_requested()) st = Status::Cancelled("stopped by a signal before the job's shards were done");
+  if (!st.ok()) {
+    // What this worker started and did not publish is free for the others (or the rerun) now.
+    queue.ReleaseUnfinished();
+    (void)reporter->Stop([&](job::WorkerReport& r) {
+      r.state = options.stop.stop_requested() ? "stopped" : "failed";
+      r.error = st.ToString();
+      r.in_progress.clear();
+      r.ended_at = job::UnixNow();
+    });
+    return st;
+  }
+  if (result.shards_written > 0) result.bottleneck = Bottleneck(result.stats);
+  RETURN_IF_ERROR(reporter->Stop([](job::WorkerReport& r) {
+    r.state = "done";
+    r.in_progress.clear();
+    r.ended_at = job::UnixNow();
+  }));
+
+  // 4. The manifest, then _SUCCESS, by whichever worker finds every shard published (several
   // finishing at once write the same files, each atomically).
-  ASSIGN_OR_RETURN(std::set<std::string> published, job::PublishedParts(spec, *out.fsys));
+  ASSIGN_OR_RETURN(std::set<std::string> published, job::PublishedParts(spec.output.uri, spec.output.format, *out.fsys));
   for (const auto& s : input.shards) result.shards_published += published.count(job::PartName(s.index, spec.output.format)) ? 1 : 0;
   result.job_complete = result.shards_published == result.shards_total;
   if (result.job_complete) RETURN_IF_ERROR(job::FinishOutput(spec, input, *out.fsys));
@@ -270,7 +398,10 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
 std::string JobResult::Summary() const {
   std::string s;
   char line[256];
-  if (worker.count > 1) s += worker.Describe() + ": shards " + std::to_string(worker.rank) + ", " + std::to_string(worker.rank + worker.count) + ", ... of the job's\n";
+  if (worker.count > 1) {
+    s += worker.Describe() + ": owns shards " + std::to_string(worker.rank) + ", " + std::to_string(worker.rank + worker.count) +
+         ", ... of the job's; took over " + std::to_string(shards_taken) + " of the others'\n";
+  }
   std::snprintf(line, sizeof(line), "%lld rows in %d shards: %d written now, %d already published (resumed)\n",
                 static_cast<long long>(rows_total), shards_total, shards_written, shards_resumed);
   s += line;
@@ -313,7 +444,7 @@ std::string JobResult::ToJson() const {
   out += ",\"peak_rss_bytes\":" + std::to_string(static_cast<int64_t>(usage.ru_maxrss) * 1024);
   out += ",\"worker\":{\"rank\":" + std::to_string(worker.rank) + ",\"count\":" + std::to_string(worker.count) + ",\"source\":";
   AppendJsonString(worker.source, &out);
-  out += "},\"shards_published\":" + std::to_string(shards_published) + ",\"job_complete\":" + (job_complete ? "true" : "false");
+  out += "},\"shards_taken\":" + std::to_string(shards_taken) + ",\"shards_published\":" + std::to_string(shards_published) + ",\"job_complete\":" + (job_complete ? "true" : "false");
   out += ",\"stats\":" + StatsToJson(stats) + "}";
   return out;
 }

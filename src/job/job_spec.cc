@@ -19,6 +19,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"output", {"uri", "format", "top_k", "include", "compression", "tensor_layout"}},
       {"errors", {"max_bad_rows"}},
       {"resources", {"cpus", "memory", "stall_timeout"}},
+      {"workers", {"heartbeat", "stale_after", "help_others"}},
   };
   return keys;
 }
@@ -188,6 +189,10 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.GetAutoInt(res, "resources", "cpus", &spec.resources.cpus));
   RETURN_IF_ERROR(r.GetParsed(res, "resources", "memory", ParseBytes, &spec.resources.memory));
   RETURN_IF_ERROR(r.GetParsed(res, "resources", "stall_timeout", ParseDurationSeconds, &spec.resources.stall_timeout_s));
+  const YAML::Node wk = root["workers"];
+  RETURN_IF_ERROR(r.GetParsed(wk, "workers", "heartbeat", ParseDurationSeconds, &spec.workers.heartbeat_s));
+  RETURN_IF_ERROR(r.GetParsed(wk, "workers", "stale_after", ParseDurationSeconds, &spec.workers.stale_after_s));
+  RETURN_IF_ERROR(r.Get(wk, "workers", "help_others", &spec.workers.help_others));
 
   // Validation: everything a run needs, named by key.
   if (spec.input.uris.empty()) return Status::InvalidArgument(source + ": input.uri is required");
@@ -210,6 +215,10 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   if (spec.errors.max_bad_rows < 0) return Status::InvalidArgument(source + ": errors.max_bad_rows must be >= 0");
   if (spec.resources.cpus < 0) return Status::InvalidArgument(source + ": resources.cpus must be auto or >= 1");
   if (spec.resources.memory < (16 << 20)) return Status::InvalidArgument(source + ": resources.memory must be at least 16MiB");
+  if (spec.workers.heartbeat_s < 0.1) return Status::InvalidArgument(source + ": workers.heartbeat must be at least 100ms");
+  if (spec.workers.stale_after_s < 2 * spec.workers.heartbeat_s) {
+    return Status::InvalidArgument(source + ": workers.stale_after must be at least twice workers.heartbeat (a live worker must not look silent)");
+  }
   return spec;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "job/job_progress.h"
 #include "job/shard_output.h"
 #include "sluice/json_lines.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 bool IsOurs(const std::string& name, const std::string& format) {
   if (name == "_job.json" || name == "_manifest.json" || name == "_SUCCESS") return true;
-  if (name.rfind("_errors/", 0) == 0) return true;
+  if (name.rfind("_errors/", 0) == 0 || name.rfind("_claims/", 0) == 0 || name.rfind("_workers/", 0) == 0) return true;
   if (name.rfind("part-", 0) == 0 && name.size() > format.size() && name.compare(name.size() - format.size(), std::string::npos, format) == 0) return true;
   const size_t slash = name.rfind('/');
   const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
@@ -47,7 +48,13 @@ std::string DiffLines(const std::string& was, const std::string& now) {
   return out;
 }
 
-/// The names of the files under the output location, relative to it.
+}  // namespace
+
+bool IsPart(const std::string& n, const std::string& ext) {
+  return n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
+         n.compare(n.size() - ext.size(), std::string::npos, ext) == 0;
+}
+
 Result<std::vector<std::string>> ListNames(const std::string& dir, FileSystem& fsys) {
   ASSIGN_OR_RETURN(auto listed, fsys.List(dir));
   const std::string prefix = JoinUri(WithoutFileScheme(dir), "");  // as the listing names files
@@ -58,26 +65,37 @@ Result<std::vector<std::string>> ListNames(const std::string& dir, FileSystem& f
   return names;
 }
 
-bool IsPart(const std::string& n, const std::string& ext) {
-  return n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
-         n.compare(n.size() - ext.size(), std::string::npos, ext) == 0;
-}
-
-}  // namespace
-
-Result<std::set<std::string>> PublishedParts(const JobSpec& spec, FileSystem& fsys) {
-  ASSIGN_OR_RETURN(auto names, ListNames(spec.output.uri, fsys));
+Result<std::set<std::string>> PublishedParts(const std::string& dir, const std::string& format, FileSystem& fsys) {
+  ASSIGN_OR_RETURN(auto names, ListNames(dir, fsys));
   std::set<std::string> parts;
   for (const auto& n : names) {
-    if (IsPart(n, "." + spec.output.format)) parts.insert(n);
+    if (IsPart(n, "." + format)) parts.insert(n);
   }
   return parts;
+}
+
+Status CheckJobRecord(const JobSpec& spec, FileSystem& fsys) {
+  const std::string uri = JoinUri(spec.output.uri, "_job.json");
+  ASSIGN_OR_RETURN(std::string text, ReadText(fsys, uri));
+  std::string fingerprint;
+  try {
+    fingerprint = YAML::Load(text)["fingerprint"].as<std::string>();
+  } catch (const YAML::Exception&) {
+    return Status::InvalidData("'" + uri + "' is not a sluice job record; use --overwrite to start over");
+  }
+  if (fingerprint != spec.Fingerprint()) {
+    return Status::InvalidArgument("output '" + spec.output.uri + "' holds the results of a different job (use --overwrite to replace them):" +
+                                   DiffLines(fingerprint, spec.Fingerprint()));
+  }
+  return Status::OK();
 }
 
 Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps) {
   const std::string& dir = spec.output.uri;
   ASSIGN_OR_RETURN(auto fsys, FileSystemFor(dir));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(dir, *fsys));
+  auto listed = ListNames(dir, *fsys);
+  if (!listed.ok()) return listed.status().WithContext("output.uri '" + dir + "' cannot be read");
+  std::vector<std::string> names = std::move(listed).value();
   const std::string ext = "." + spec.output.format;
   const bool has_job = std::count(names.begin(), names.end(), "_job.json") > 0;
   if (overwrite) {
@@ -86,17 +104,7 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
     }
     names.clear();
   } else if (has_job) {
-    ASSIGN_OR_RETURN(std::string text, ReadText(*fsys, JoinUri(dir, "_job.json")));
-    std::string fingerprint;
-    try {
-      fingerprint = YAML::Load(text)["fingerprint"].as<std::string>();
-    } catch (const YAML::Exception&) {
-      return Status::InvalidData("'" + JoinUri(dir, "_job.json") + "' is not a sluice job record; use --overwrite to start over");
-    }
-    if (fingerprint != spec.Fingerprint()) {
-      return Status::InvalidArgument("output '" + dir + "' holds the results of a different job (use --overwrite to replace them):" +
-                                     DiffLines(fingerprint, spec.Fingerprint()));
-    }
+    RETURN_IF_ERROR(CheckJobRecord(spec, *fsys));
   } else if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.rfind("part-", 0) == 0; })) {
     return Status::InvalidArgument("output '" + dir + "' already holds part files but no _job.json; use --overwrite to replace them");
   }
@@ -111,7 +119,10 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
   }
   std::string record = "{\"fingerprint\":";
   AppendJsonString(spec.Fingerprint(), &record);
-  record += ",\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" + std::to_string(input.total_rows) + "}\n";
+  record += ",\"format\":\"" + spec.output.format + "\",\"shards\":" + std::to_string(input.shards.size()) + ",\"rows\":" +
+            std::to_string(input.total_rows) + ",\"shard_rows\":[";
+  for (size_t i = 0; i < input.shards.size(); ++i) record += (i ? "," : "") + std::to_string(input.shards[i].rows);
+  record += "]}\n";
   Status st = WriteText(*fsys, JoinUri(dir, "_job.json"), record);
   if (!st.ok()) return st.WithContext("output.uri '" + dir + "' is not writable");
   return state;
@@ -122,7 +133,11 @@ Status FinishOutput(const JobSpec& spec, const JobInput& input, FileSystem& fsys
   for (size_t i = 0; i < input.shards.size(); ++i) {
     manifest += (i ? ",\"" : "\"") + PartName(input.shards[i].index, spec.output.format) + "\"";
   }
-  manifest += "]}\n";
+  manifest += "]";
+  // The workers' reports merged: job rows/s, per-worker min / median / max, the slowest.
+  ASSIGN_OR_RETURN(std::vector<WorkerReport> reports, ReadWorkerReports(spec.output.uri, fsys));
+  if (!reports.empty()) manifest += ",\"workers\":" + SummarizeWorkers(reports).ToJson();
+  manifest += "}\n";
   RETURN_IF_ERROR(WriteText(fsys, JoinUri(spec.output.uri, "_manifest.json"), manifest));
   return WriteText(fsys, JoinUri(spec.output.uri, "_SUCCESS"), "");
 }

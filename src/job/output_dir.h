@@ -27,8 +27,14 @@ struct OutputState {
 /// `delete_temps`: remove temporary files of killed runs (a single worker only: with several,
 /// another worker's temporary file may be a part being written now).
 Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps = true);
+/// Whether `name` (relative to the output) is a published part with extension `ext` (".parquet").
+bool IsPart(const std::string& name, const std::string& ext);
 /// The part files published in the output now ("part-00042.parquet").
-Result<std::set<std::string>> PublishedParts(const JobSpec& spec, FileSystem& fsys);
+Result<std::set<std::string>> PublishedParts(const std::string& dir, const std::string& format, FileSystem& fsys);
+/// The names of the files under `dir`, relative to it ("_errors/part-00001.jsonl").
+Result<std::vector<std::string>> ListNames(const std::string& dir, FileSystem& fsys);
+/// Refuses when _job.json records a different job than `spec` (the message lists what differs).
+Status CheckJobRecord(const JobSpec& spec, FileSystem& fsys);
 Status FinishOutput(const JobSpec& spec, const JobInput& input, FileSystem& fsys);
 
 }  // namespace sluice::job

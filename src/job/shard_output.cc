@@ -18,8 +18,9 @@ std::string PartName(int shard, const std::string& format) {
   return buf;
 }
 
-ShardLedger::ShardLedger(const std::vector<Shard>& shards) {
-  for (const auto& s : shards) shards_[s.index].expected = s.rows;
+void ShardLedger::Expect(const Shard& shard) {
+  std::lock_guard lock(mu_);
+  shards_[shard.index] = Entry{shard.rows, 0, {}, false};
 }
 
 void ShardLedger::AddBad(int shard, BadRow row) {
@@ -199,6 +200,7 @@ class ShardSink final : public Sink {
       }
       RETURN_IF_ERROR(it->second->Publish());
       writers_.erase(it);
+      if (spec_.on_published) spec_.on_published(done.shard, done.written, static_cast<int64_t>(done.bad.size()));
     }
     return Status::OK();
   }

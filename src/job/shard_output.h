@@ -15,6 +15,7 @@
 /// Threading: ShardLedger is thread-safe (bad rows arrive from map workers); the sink is one
 /// replica, driven by the executor.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,8 @@ std::string PartName(int shard, const std::string& format);
 
 class ShardLedger {
  public:
-  explicit ShardLedger(const std::vector<Shard>& shards);
+  /// A shard whose rows will arrive (before its first row is read).
+  void Expect(const Shard& shard);
   void AddBad(int shard, BadRow row);
   void AddWritten(int shard, int64_t rows);
   /// Complete shards not yet taken, with their bad rows; each is returned once.
@@ -64,6 +66,8 @@ struct OutputSpec {
   /// bad when no row of this run gave one.
   std::string schema_part;
   std::string tensor_layout = "sluice";  // parquet: sluice | ray
+  /// After a shard's part is published (on the sink's thread): its rows written and bad.
+  std::function<void(int shard, int64_t written, int64_t bad)> on_published;
 };
 
 /// The sink: splits batches by shard, streams each shard into its own writer and publishes

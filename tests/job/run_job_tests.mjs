@@ -23,7 +23,8 @@ import { getObject, listKeys, putObject, startS3rver } from './lib/s3_peer.mjs';
 import { crashResume, memoryBound } from './stress_cases.mjs';
 import { bigRowGroups, soak, watchdog } from './liveness_cases.mjs';
 import { includeTypes, rayLayoutOutput, rayTensors } from './ray_cases.mjs';
-import { workersLocal } from './worker_cases.mjs';
+import { workersLocal, workersStraggler, workersKilled, workersSigterm, workersRefused } from './worker_cases.mjs';
+import { workersMpirun, workersSlurm, workersS3 } from './launcher_cases.mjs';
 
 function parseArgs(argv) {
   const o = { only: null, seed: null, keep: false };
@@ -305,7 +306,7 @@ async function s3Input(ctx, dir) {
     expectSummary(w.summary, { rows_written: 100, shards_written: 4 });
     const keys = (await listKeys(server.endpoint, 'data', 'out/')).sort();
     const parts = [0, 1, 2, 3].map((i) => `out/part-0000${i}.parquet`);
-    const wantKeys = ['out/_SUCCESS', 'out/_job.json', 'out/_manifest.json', ...parts].sort();
+    const wantKeys = ['out/_SUCCESS', 'out/_job.json', 'out/_manifest.json', 'out/_workers/worker-00000.json', ...parts].sort();
     expect(JSON.stringify(keys) === JSON.stringify(wantKeys), () => `s3://data/out/ holds ${keys}, want ${wantKeys}`);
     const copy = join(dir, 'out_s3_download');
     mkdirSync(copy, { recursive: true });
@@ -337,10 +338,18 @@ const CASES = [
   ['ray_tensors', rayTensors],
   ['include_types', includeTypes],
   ['ray_layout_output', rayLayoutOutput],
-  ['workers_local', workersLocal],
   ['soak', soak],  // long: only when named with --only (ctest job_soak, label slow)
+  // Several workers (ctest job_workers runs these, beside the rest):
+  ['workers_local', workersLocal],
+  ['workers_straggler', workersStraggler],
+  ['workers_killed', workersKilled],
+  ['workers_sigterm', workersSigterm],
+  ['workers_refused', workersRefused],
+  ['workers_s3', workersS3],
+  ['workers_mpirun', workersMpirun],
+  ['workers_slurm', workersSlurm],
 ];
-const ONLY_WHEN_NAMED = new Set(['soak']);
+const ONLY_WHEN_NAMED = new Set(['soak', ...CASES.map(([n]) => n).filter((n) => n.startsWith('workers_'))]);
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));

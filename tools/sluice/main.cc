@@ -6,6 +6,7 @@
 #include "datagen_command.h"
 #include "demo_command.h"
 #include "parquet_command.h"
+#include "status_command.h"
 #include "preprocess_command.h"
 #include "run_command.h"
 #include "sluice/logging.h"
@@ -21,6 +22,7 @@ constexpr const char* kUsage =
     "  parquet    inspect, cat (JSON Lines) and copy Parquet files\n"
     "  preprocess write the tensor a model would see for an image (.npy)\n"
     "  run        run a batch inference job from a job file (resumable, exactly-once output)\n"
+    "  status     a job's progress from its output alone (shards, rows, workers, stragglers)\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   if (command == "parquet") return sluice::cli::RunParquet(args);
   if (command == "preprocess") return sluice::cli::RunPreprocess(args);
   if (command == "run") return sluice::cli::RunJobCommand(args);
+  if (command == "status") return sluice::cli::RunStatus(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

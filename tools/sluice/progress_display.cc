@@ -14,7 +14,8 @@ std::chrono::milliseconds ProgressDisplay::interval() const {
 
 void ProgressDisplay::Update(const PlanStats& stats) {
   if (mode_ == ProgressMode::kNone) return;
-  const auto lines = FormatProgressLines(stats);
+  auto lines = FormatProgressLines(stats);
+  if (!title_.empty()) lines.insert(lines.begin(), title_);
   if (mode_ == ProgressMode::kTty) {
     if (lines_drawn_ > 0) std::fprintf(out_, "\x1b[%dA", lines_drawn_);  // back to the top of the block
     for (const auto& l : lines) std::fprintf(out_, "\x1b[2K%s\n", l.c_str());

@@ -20,6 +20,8 @@ class ProgressDisplay {
   /// How often the executor should call Update.
   std::chrono::milliseconds interval() const;
   void Update(const PlanStats& stats);
+  /// A first line on every frame ("worker 3 of 8 (from SLURM_ARRAY_TASK_ID)").
+  void SetTitle(std::string title) { title_ = std::move(title); }
   /// Leaves the last frame on screen.
   void Finish();
 
@@ -27,6 +29,7 @@ class ProgressDisplay {
   ProgressMode mode_;
   std::FILE* out_;
   int lines_drawn_ = 0;
+  std::string title_;
 };
 
 }  // namespace sluice::cli

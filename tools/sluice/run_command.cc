@@ -72,6 +72,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   // the heap, where the memory budget cannot see them.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ProgressDisplay display(mode, stderr);
+  if (worker->count > 1) display.SetTitle(worker->Describe());
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;

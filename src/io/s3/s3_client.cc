@@ -137,7 +137,8 @@ Result<ObjectInfo> S3Client::Head(const std::string& bucket, const std::string& 
   ASSIGN_OR_RETURN(HttpResponse r, Send({"HEAD", bucket, key}, "HEAD"));
   auto it = r.headers.find("content-length");
   if (it == r.headers.end()) return Status::IOError("S3 HEAD " + Uri(bucket, key) + ": no Content-Length in the reply");
-  return ObjectInfo{key, std::stoll(it->second)};
+  const auto etag = r.headers.find("etag");
+  return ObjectInfo{key, std::stoll(it->second), etag == r.headers.end() ? "" : etag->second};
 }
 
 Status S3Client::GetRange(const std::string& bucket, const std::string& key, int64_t offset, int64_t length, uint8_t* dest) {
@@ -180,7 +181,7 @@ Result<ListPage> S3Client::List(const std::string& bucket, const std::string& pr
   ASSIGN_OR_RETURN(HttpResponse r, Send(call, "LIST (prefix '" + prefix + "')"));
   ListPage page;
   for (std::string_view c : XmlElements(r.body, "Contents")) {
-    ObjectInfo info{XmlText(c, "Key"), 0};
+    ObjectInfo info{XmlText(c, "Key"), 0, XmlText(c, "ETag")};
     const std::string size = XmlText(c, "Size");
     if (!size.empty()) info.size = std::stoll(size);
     page.objects.push_back(std::move(info));

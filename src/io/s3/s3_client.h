@@ -24,6 +24,7 @@ namespace sluice::s3 {
 struct ObjectInfo {
   std::string key;
   int64_t size = 0;
+  std::string etag;
 };
 
 struct ListPage {

@@ -30,7 +30,7 @@ class S3FileSystemImpl final : public S3FileSystem {
       for (auto& obj : page.objects) {
         if (!dir && obj.key != ref.key && obj.key.rfind(ref.key + "/", 0) != 0) continue;
         if (!obj.key.empty() && obj.key.back() == '/') continue;  // "folder" placeholder objects
-        out.push_back({"s3://" + ref.bucket + "/" + obj.key, obj.size});
+        out.push_back({"s3://" + ref.bucket + "/" + obj.key, obj.size, obj.etag});
       }
       token = page.next_token;
     } while (!token.empty());
