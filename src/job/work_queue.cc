@@ -75,7 +75,8 @@ std::vector<int> WorkQueue::Candidates(const OutputBoard::View& view) const {
   for (const auto& [owner, key] : owners) {
     const auto& list = left[owner];
     const size_t n = list.size();
-    const size_t first = n - 1 - static_cast<size_t>(options_.rank) % n;
+    // Stay in the back half: the front is what the owner starts next.
+    const size_t first = n - 1 - static_cast<size_t>(options_.rank) % std::max<size_t>(1, n / 2);
     for (size_t k = 0; k < n; ++k) out.push_back(list[(first + n - k) % n]);  // from there towards the front, wrapping
   }
   return out;
