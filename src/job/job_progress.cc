@@ -41,7 +41,7 @@ WorkersSummary SummarizeWorkers(const std::vector<WorkerReport>& reports) {
   int64_t rows = 0;
   for (const auto& r : reports) {
     ++s.workers;
-    const double end = r.ended_at > 0 ? r.ended_at : r.updated_at;
+    const double end = r.work_ended_at > 0 ? r.work_ended_at : r.ended_at > 0 ? r.ended_at : r.updated_at;
     s.first_start = s.first_start == 0 ? r.started_at : std::min(s.first_start, r.started_at);
     s.last_end = std::max(s.last_end, end);
     rows += r.rows_done + r.bad_rows;

@@ -352,6 +352,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     if (*first) {
       st = run_round(**first);
       if (!st.ok()) break;
+      reporter->Update([](job::WorkerReport& r) { r.work_ended_at = job::UnixNow(); });
     }
     if (!several || options.stop.stop_requested()) break;
     reporter->Update([](job::WorkerReport& r) { r.state = "waiting"; });

@@ -20,7 +20,7 @@ std::string HostName() {
 }
 
 double WorkerReport::rows_per_s() const {
-  const double end = ended_at > 0 ? ended_at : updated_at;
+  const double end = work_ended_at > 0 ? work_ended_at : ended_at > 0 ? ended_at : updated_at;
   return end > started_at ? static_cast<double>(rows_done + bad_rows) / (end - started_at) : 0.0;
 }
 
@@ -56,7 +56,7 @@ std::string WorkerReport::ToJson() const {
   AppendJsonString(state, &j);
   j += ",\"error\":";
   AppendJsonString(error, &j);
-  j += ",\"started_at\":" + Num(started_at) + ",\"updated_at\":" + Num(updated_at) + ",\"ended_at\":" + Num(ended_at) +
+  j += ",\"started_at\":" + Num(started_at) + ",\"updated_at\":" + Num(updated_at) + ",\"ended_at\":" + Num(ended_at) + ",\"work_ended_at\":" + Num(work_ended_at) +
        ",\"seq\":" + std::to_string(seq) + ",\"heartbeat_s\":" + Num(heartbeat_s) + ",\"own_shards\":" + std::to_string(own_shards) + ",\"own_resumed\":" +
        std::to_string(own_resumed) + ",\"shards_done\":" + std::to_string(shards_done) + ",\"published\":" + Ints(published) + ",\"taken\":" + Ints(taken) +
        ",\"in_progress\":" + Ints(in_progress) + ",\"rows_done\":" + std::to_string(rows_done) + ",\"bad_rows\":" +
@@ -88,6 +88,7 @@ Result<WorkerReport> WorkerReport::Parse(const std::string& json, const std::str
     r.started_at = n["started_at"].as<double>(0);
     r.updated_at = n["updated_at"].as<double>(0);
     r.ended_at = n["ended_at"].as<double>(0);
+    r.work_ended_at = n["work_ended_at"].as<double>(0);
     r.seq = n["seq"].as<int64_t>(0);
     r.heartbeat_s = n["heartbeat_s"].as<double>(0);
     r.own_shards = n["own_shards"].as<int>(0);

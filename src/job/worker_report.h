@@ -32,6 +32,8 @@ struct WorkerReport {
   std::string state = "starting";  // starting | running | waiting | done | stopped | failed
   std::string error;        // failed: why
   double started_at = 0, updated_at = 0, ended_at = 0;  // Unix seconds on the worker's clock
+  /// When its last shard was published (before any waiting for others to finish theirs).
+  double work_ended_at = 0;
   int64_t seq = 0;          // increases with every write
   double heartbeat_s = 0;   // how often it is rewritten while the worker lives
   int own_shards = 0, own_resumed = 0;  // its share, and how much of it was published before it started
@@ -48,7 +50,7 @@ struct WorkerReport {
   };
   std::vector<Stage> stages;
 
-  double rows_per_s() const;  // rows_done over its own running time
+  double rows_per_s() const;  // rows_done over its own working time (start to last shard)
   std::string ToJson() const;
   static Result<WorkerReport> Parse(const std::string& json, const std::string& name);
   void SetStages(const PlanStats& stats);
