@@ -72,3 +72,25 @@ TEST(JobSpecTest, FingerprintFollowsOnlyOutputDecidingKeys) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(JobSpecTest, WorkersKeys) {
+  auto spec = ParseJob(std::string(kMinimal) + "workers: {heartbeat: 2s, stale_after: 1m, help_others: false}\n", {}, "j.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->workers.heartbeat_s, 2);
+  EXPECT_EQ(spec->workers.stale_after_s, 60);
+  EXPECT_FALSE(spec->workers.help_others);
+  auto bad = ParseJob(std::string(kMinimal) + "workers: {heartbeat: 10s, stale_after: 15s}\n", {}, "j.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("workers.stale_after must be at least twice workers.heartbeat"), std::string::npos)
+      << bad.status().ToString();
+  // None of it decides the output: a rerun with other timings resumes.
+  auto a = ParseJob(kMinimal, {}, "a"), b = ParseJob(kMinimal, {"workers.heartbeat=1s", "workers.help_others=false"}, "b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->Fingerprint(), b->Fingerprint());
+}
+
+}  // namespace
+}  // namespace sluice

@@ -79,9 +79,46 @@ export async function workersSlurm(ctx, dir) {
       const st = await runSluice(ctx.bin, ['status', out]);
       expect(st.code === 0 && new RegExp(`workers ${workers}:`).test(st.stdout), () => `status after the ${name}: ${st.stdout}${st.stderr}`);
     }
+    await requeued(ctx, dir, data, cluster, env);
   } finally {
     await cluster.stop();
   }
+}
+
+/// `scontrol requeue` of a running array task (what preemption with requeue does): Slurm
+/// stops it (SIGTERM: it releases its claims and publishes nothing half-written), the others
+/// go on, the task runs again (SLURM_RESTART_COUNT=1) and the output is exact.
+async function requeued(ctx, dir, data, cluster, env) {
+  const out = join(dir, 'out_requeue');
+  const job = sleepJob(ctx, data, out, sleepModel(dir, '200ms'));
+  const file = writeJob(join(dir, 'requeue.yaml'), job);
+  const logs = join(dir, 'logs_requeue');
+  mkdirSync(logs, { recursive: true });
+  const script = join(REPO, 'examples/slurm/job_array.sbatch');
+  const id = await cluster.sbatch(['--array=0-2', '-o', join(logs, 'slurm-%A_%a.log'), script, file], { env });
+  const report = (r) => { try { return JSON.parse(readFileSync(join(out, '_workers', `worker-0000${r}.json`), 'utf8')); } catch { return null; } };
+  const t0 = Date.now();
+  while (!((report(1)?.shards_done ?? 0) >= 1)) {
+    if (Date.now() - t0 > 60_000) throw new Error(`requeue: worker 1 published nothing in 60 s: ${await cluster.logTails()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await cluster.slurm('scontrol', ['requeue', `${id}_1`]);
+  // Slurm holds a requeued job for cred_expire; let it start again at once.
+  for (let i = 0; i < 50; i++) {
+    try {
+      await cluster.slurm('scontrol', ['update', `jobid=${id}_1`, 'StartTime=now']);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const tasks = await cluster.waitJob(id, 240_000);
+  const logText = readdirSync(logs).map((n) => readFileSync(join(logs, n), 'utf8')).join('\n');
+  expect(tasks.every((t) => t.state === 'COMPLETED') && tasks[1].restarts >= 1, () => `requeue: ${JSON.stringify(tasks)}\n${logText}`);
+  expectCompleteOutput(out, 'parquet', 10);
+  const got = await readOutput(ctx.db, out, 'parquet');
+  expect(got.rows.length === 230 && new Set(got.rows.map((r) => r.id)).size === 230, `requeue: ${got.rows.length} rows, want 230 ids once`);
+  ctx.note(`requeue: task 1 restarted ${tasks[1].restarts} time(s); workers took ${[0, 1, 2].map((r) => report(r)?.taken)}`);
 }
 
 /// Three workers writing one output on S3 (no conditional writes: s3rver has none), and a
