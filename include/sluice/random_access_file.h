@@ -34,7 +34,10 @@ std::shared_ptr<RandomAccessFile> MakeBufferFile(std::shared_ptr<Buffer> bytes, 
 /// Threading: one thread.
 class AtomicFileWriter {
  public:
+  /// The temporary file is ".<name>.tmp-<host>-<pid>-<n>" next to `path`.
   static Result<std::unique_ptr<AtomicFileWriter>> Open(const std::string& path);
+  /// "<host>-<pid>" of this process, as temporary names carry it.
+  static std::string TempTag();
   ~AtomicFileWriter();  // removes the temporary file unless Commit succeeded
   Status Append(const void* data, int64_t size);
   int64_t bytes_written() const { return written_; }

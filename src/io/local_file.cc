@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -66,14 +67,24 @@ Result<std::shared_ptr<RandomAccessFile>> OpenLocalFile(const std::string& path)
   return std::shared_ptr<RandomAccessFile>(std::make_shared<LocalRandomAccessFile>(path, fd, st.st_size));
 }
 
+std::string AtomicFileWriter::TempTag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "unknown");
+  for (char* c = host; *c; ++c) {
+    if (*c == '/') *c = '_';
+  }
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty()) return Status::InvalidArgument("'" + path + "' names a directory, not a file");
-  const std::string temp = (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp-" +
-                           std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+  static const std::string tag = TempTag();
+  const std::string temp = (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp-" + tag + "-" +
+                           std::to_string(counter.fetch_add(1));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot create '" + temp + "' (for '" + path + "'): " + ErrnoText(errno));
   return std::unique_ptr<AtomicFileWriter>(new AtomicFileWriter(path, temp, fd));

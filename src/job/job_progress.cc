@@ -145,8 +145,11 @@ std::vector<int> JobProgress::Stragglers() const {
 
 std::string JobProgress::ToText() const {
   std::string s = uri + ": " + (complete ? "complete" : "not complete") + "\n";
-  s += "  shards  " + std::to_string(shards_published) + " of " + std::to_string(shards_total) + " published" +
-       (in_progress.empty() ? "" : ", " + std::to_string(in_progress.size()) + " in progress") + "\n";
+  // After completion, claims left are those of workers that stopped and never came back.
+  const std::string claimed = in_progress.empty() ? ""
+                              : complete           ? ", " + std::to_string(in_progress.size()) + " claims left by stopped workers"
+                                                   : ", " + std::to_string(in_progress.size()) + " in progress";
+  s += "  shards  " + std::to_string(shards_published) + " of " + std::to_string(shards_total) + " published" + claimed + "\n";
   s += "  rows    " + std::to_string(rows_published) + " of " + std::to_string(rows_total) + " in published shards (" +
        Num(rows_total > 0 ? 100.0 * static_cast<double>(rows_published) / static_cast<double>(rows_total) : 100.0) + "%), " +
        std::to_string(bad_rows) + " bad rows in _errors/\n";

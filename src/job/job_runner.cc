@@ -227,7 +227,17 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   me.state = "running";
   ASSIGN_OR_RETURN(auto reporter, job::WorkerReporter::Start(out.fsys, JoinUri(spec.output.uri, job::WorkerReportName(worker.rank)), me, heartbeat));
   // A different job file started at the same moment on an empty output shows in _job.json now.
-  if (several) RETURN_IF_ERROR(job::CheckJobRecord(spec, *out.fsys));
+  if (several) {
+    Status same = job::CheckJobRecord(spec, *out.fsys);
+    if (!same.ok()) {
+      (void)reporter->Stop([&](job::WorkerReport& r) {
+        r.state = "failed";
+        r.error = same.ToString();
+        r.ended_at = job::UnixNow();
+      });
+      return same;
+    }
+  }
 
   JobResult result;
   result.worker = worker;

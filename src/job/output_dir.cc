@@ -2,12 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <sstream>
 
 #include "job/job_progress.h"
 #include "job/shard_output.h"
 #include "sluice/json_lines.h"
+#include "sluice/random_access_file.h"
 
 namespace sluice::job {
 namespace {
@@ -46,6 +51,20 @@ std::string DiffLines(const std::string& was, const std::string& now) {
     if (!a.count(l)) out += "\n  now: " + l;
   }
   return out;
+}
+
+/// A temporary file ".x.tmp-<host>-<pid>-<n>" written by a process of this host that is gone.
+bool OfAGoneLocalProcess(const std::string& name) {
+  static const std::string here = AtomicFileWriter::TempTag();
+  const std::string host = here.substr(0, here.rfind('-'));
+  const size_t tmp = name.rfind(".tmp-");
+  const size_t last = name.rfind('-');
+  if (tmp == std::string::npos || last == std::string::npos || last <= tmp + 5) return false;
+  const size_t pid_dash = name.rfind('-', last - 1);
+  if (pid_dash == std::string::npos || pid_dash < tmp + 5) return false;
+  if (name.compare(tmp + 5, pid_dash - (tmp + 5), host) != 0) return false;  // another host's (or an older name)
+  const long pid = std::strtol(name.c_str() + pid_dash + 1, nullptr, 10);
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace
@@ -113,7 +132,7 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
     if (n == "_SUCCESS") state.success = true;
     if (IsPart(n, ext)) {
       state.published.insert(n);
-    } else if (delete_temps && IsOurs(n, ext) && n.find(".tmp-") != std::string::npos) {
+    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos && (delete_temps || OfAGoneLocalProcess(n))) {
       RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));  // left by a killed run
     }
   }

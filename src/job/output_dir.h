@@ -24,8 +24,9 @@ struct OutputState {
   bool success = false;             // _SUCCESS was there
 };
 
-/// `delete_temps`: remove temporary files of killed runs (a single worker only: with several,
-/// another worker's temporary file may be a part being written now).
+/// `delete_temps`: remove temporary files of killed runs (a single worker). With several,
+/// another worker's temporary file may be a part being written now: only those of processes
+/// of this host that are gone are removed (temporary names carry host and pid).
 Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps = true);
 /// Whether `name` (relative to the output) is a published part with extension `ext` (".parquet").
 bool IsPart(const std::string& name, const std::string& ext);

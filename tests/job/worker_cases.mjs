@@ -3,7 +3,8 @@
 // job ends without it; a killed one loses only its in-flight shards; SIGTERM stops promptly
 // and cleanly; `sluice status` reads it all from the output; conflicts are refused by name.
 // The launchers themselves (mpirun, a real Slurm cluster) are in launcher_cases.mjs.
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readOutput, sameTopK, checkOutput, inputLabels, hiddenFiles } from './lib/predictions.mjs';
 import { startSluice, writeJob, describeRun, readSummary, runSluice } from './lib/sluice_process.mjs';
@@ -196,8 +197,14 @@ export async function workersKilled(ctx, dir) {
     [a, b].forEach((r, i) => expect(r.code === 0, () => describeRun(ws[i * 2].args, r)));
     const survivorsDone = readSummary(ws[0].summary).job_complete || readSummary(ws[2].summary).job_complete;
     expect(survivorsDone === help, `help_others ${help}: the survivors ${survivorsDone ? 'completed' : 'did not complete'} the job`);
-    // The dead worker run again, as a requeue would.
+    // The dead worker run again, as a requeue would. It removes temporary files of processes of
+    // this host that are gone (its own killed run's, and this made-up one), never another host's.
+    const gone = `.part-00001.parquet.tmp-${hostname()}-99999999-0`, elsewhere = '.part-00001.parquet.tmp-other-host.example-1-0';
+    writeFileSync(join(out, gone), 'x');
+    writeFileSync(join(out, elsewhere), 'x');
     const again = await runJob(ctx, dir, `rerun_${help}`, job, { extra: ['--worker', '1/3'] });
+    expect(!existsSync(join(out, gone)) && existsSync(join(out, elsewhere)), () => `temporary files after the rerun: ${hiddenFiles(out)}`);
+    rmSync(join(out, elsewhere));
     expectSummary(again.summary, { job_complete: true });
     const rerun = workerReport(out, 1).published;
     // Nothing published before the kill was published again: only what was in flight is redone.
@@ -216,19 +223,20 @@ export async function workersSigterm(ctx, dir) {
   const data = await ctx.data.jpeg();
   const want = await sleepReference(ctx, dir, data);
   const out = join(dir, 'out');
-  const file = writeJob(join(dir, 'job.yaml'), sleepJob(ctx, data, out, sleepModel(dir, '200ms')));
+  // 2 s a shard: the others still work for several seconds after worker 0 stops.
+  const file = writeJob(join(dir, 'job.yaml'), sleepJob(ctx, data, out, sleepModel(dir, '400ms')));
   const ws = startWorkers(ctx, dir, file, 3);
   await waitFor('a published shard and three reports', () => published(out).length >= 1 && [0, 1, 2].every((r) => workerReport(out, r)));
+  const t0 = Date.now();
+  ws[0].child.kill('SIGTERM');
+  const stopped = await ws[0].done;
+  const ms = Date.now() - t0;
   const running = await runSluice(ctx.bin, ['status', out]);
   expect(running.code === 3 && /not complete/.test(running.stdout) && /worker 2 of 3/.test(running.stdout),
     () => `status of a running job: exit ${running.code}\n${running.stdout}${running.stderr}`);
   const json = JSON.parse((await runSluice(ctx.bin, ['status', out, '--json'])).stdout);
   expect(json.complete === false && json.workers.length === 3 && json.shards_total === 10 && json.rows_total === 230,
     () => `status --json of a running job: ${JSON.stringify(json)}`);
-  const t0 = Date.now();
-  ws[0].child.kill('SIGTERM');
-  const stopped = await ws[0].done;
-  const ms = Date.now() - t0;
   expect(stopped.code !== 0 && /stop|Cancel/i.test(stopped.stderr), () => describeRun(ws[0].args, stopped));
   expect(ms < 10_000, `SIGTERM took ${ms} ms to stop worker 0`);
   const rep = workerReport(out, 0);
