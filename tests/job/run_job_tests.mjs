@@ -25,6 +25,7 @@ import { bigRowGroups, soak, watchdog } from './liveness_cases.mjs';
 import { includeTypes, rayLayoutOutput, rayTensors } from './ray_cases.mjs';
 import { workersLocal, workersStraggler, workersKilled, workersSigterm, workersRefused } from './worker_cases.mjs';
 import { workersMpirun, workersSlurm, workersS3 } from './launcher_cases.mjs';
+import { prometheusMetrics } from './metrics_cases.mjs';
 
 function parseArgs(argv) {
   const o = { only: null, seed: null, keep: false };
@@ -338,6 +339,7 @@ const CASES = [
   ['ray_tensors', rayTensors],
   ['include_types', includeTypes],
   ['ray_layout_output', rayLayoutOutput],
+  ['prometheus_metrics', prometheusMetrics],
   ['soak', soak],  // long: only when named with --only (ctest job_soak, label slow)
   // Several workers (ctest job_workers runs these, beside the rest):
   ['workers_local', workersLocal],

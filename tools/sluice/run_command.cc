@@ -7,11 +7,13 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <stop_token>
 
 #include "arg_parser.h"
 #include "progress_display.h"
 #include "sluice/job.h"
+#include "sluice/metrics.h"
 #include "sluice/worker_identity.h"
 
 namespace sluice::cli {
@@ -49,6 +51,10 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   int64_t workers = 0;
   p.String("--worker", &worker_flags.worker, "R/N: this process is worker R of N (else from Slurm, MPI or Kubernetes variables)");
   p.Int("--workers", &workers, "the worker count of a Kubernetes Indexed Job (or SLUICE_WORKERS)");
+  int64_t metrics_port = -1;
+  std::string metrics_addr;
+  p.Int("--metrics-port", &metrics_port, "serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the job runs");
+  p.String("--metrics-addr", &metrics_addr, "HOST:PORT to serve Prometheus metrics on (e.g. 0.0.0.0:9400 for every interface)");
   if (!p.Parse(args)) return p.exit_code();
   if (job_file.empty()) return p.Fail("needs a job file");
   if (workers > 0) worker_flags.workers = static_cast<int>(workers);
@@ -71,17 +77,57 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   // them to the system when freed instead of letting glibc's adaptive threshold keep them in
   // the heap, where the memory budget cannot see them.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // Metrics: bound before any work, so a port in use fails at once.
+  std::mutex stats_mu;
+  PlanStats latest;
+  std::unique_ptr<MetricsServer> metrics;
+  if (metrics_port >= 0 || !metrics_addr.empty()) {
+    MetricsServer::Options mo;
+    if (!metrics_addr.empty()) {
+      const size_t colon = metrics_addr.rfind(':');
+      if (colon == std::string::npos) return p.Fail("--metrics-addr must be HOST:PORT");
+      mo.host = metrics_addr.substr(0, colon);
+      mo.port = std::atoi(metrics_addr.c_str() + colon + 1);
+    } else {
+      mo.port = static_cast<int>(metrics_port);
+    }
+    const std::string labels = worker->count > 1 ? "worker=\"" + std::to_string(worker->rank) + "\"" : "";
+    mo.render = [&stats_mu, &latest, labels] {
+      std::lock_guard lock(stats_mu);
+      return PrometheusText(latest, labels);
+    };
+    auto server = MetricsServer::Start(std::move(mo));
+    if (!server.ok()) {
+      std::fprintf(stderr, "sluice run: %s\n", server.status().ToString().c_str());
+      return 2;
+    }
+    metrics = std::move(server).value();
+    std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", metrics_addr.empty() ? "127.0.0.1" : metrics_addr.substr(0, metrics_addr.rfind(':')).c_str(),
+                 metrics->port());
+  }
   ProgressDisplay display(mode, stderr);
   if (worker->count > 1) display.SetTitle(worker->Describe());
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;
-  ro.on_progress = [&display](const PlanStats& s) { display.Update(s); };
+  ro.on_progress = [&display, &stats_mu, &latest](const PlanStats& s) {
+    display.Update(s);
+    std::lock_guard lock(stats_mu);
+    latest = s;
+  };
   ro.stop = g_stop.get_token();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto result = RunJob(*spec, ro);
   display.Finish();
+  if (metrics && metrics->scrapes() > 0) {
+    // Someone scrapes: let the final figures reach them (one more scrape, at most 15 s).
+    if (result.ok()) {
+      std::lock_guard lock(stats_mu);
+      latest = result->stats;
+    }
+    metrics->WaitForScrape(metrics->scrapes(), 15000);
+  }
   if (!result.ok()) {
     std::fprintf(stderr, "sluice run: %s\n", result.status().ToString().c_str());
     if (result.status().code() == StatusCode::kStalled) {
