@@ -36,8 +36,9 @@ class AtomicFileWriter {
  public:
   /// The temporary file is ".<name>.tmp-<host>-<pid>-<n>" next to `path`.
   static Result<std::unique_ptr<AtomicFileWriter>> Open(const std::string& path);
-  /// "<host>-<pid>" of this process, as temporary names carry it.
-  static std::string TempTag();
+  /// Whether `name` is a temporary file of this kind written by a process of this host that
+  /// is gone (another host's, or a live process's, is not).
+  static bool IsTempOfGoneLocalProcess(const std::string& name);
   ~AtomicFileWriter();  // removes the temporary file unless Commit succeeded
   Status Append(const void* data, int64_t size);
   int64_t bytes_written() const { return written_; }
@@ -48,6 +49,7 @@ class AtomicFileWriter {
 
  private:
   AtomicFileWriter(std::string path, std::string temp, int fd) : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  static const std::string& HostTag();  // this host's name as temporary names carry it
   std::string path_;
   std::string temp_;
   int fd_;

@@ -1,10 +1,12 @@
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -67,13 +69,28 @@ Result<std::shared_ptr<RandomAccessFile>> OpenLocalFile(const std::string& path)
   return std::shared_ptr<RandomAccessFile>(std::make_shared<LocalRandomAccessFile>(path, fd, st.st_size));
 }
 
-std::string AtomicFileWriter::TempTag() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "unknown");
-  for (char* c = host; *c; ++c) {
-    if (*c == '/') *c = '_';
-  }
-  return std::string(host) + "-" + std::to_string(::getpid());
+const std::string& AtomicFileWriter::HostTag() {
+  static const std::string tag = [] {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "unknown");
+    for (char* c = host; *c; ++c) {
+      if (*c == '/') *c = '_';
+    }
+    return std::string(host);
+  }();
+  return tag;
+}
+
+bool AtomicFileWriter::IsTempOfGoneLocalProcess(const std::string& name) {
+  // ".<name>.tmp-<host>-<pid>-<n>": host may hold '-', so pid and n are read from the end.
+  const size_t tmp = name.rfind(".tmp-");
+  const size_t last = name.rfind('-');
+  if (tmp == std::string::npos || last == std::string::npos || last <= tmp + 5) return false;
+  const size_t pid_dash = name.rfind('-', last - 1);
+  if (pid_dash == std::string::npos || pid_dash < tmp + 5) return false;
+  if (name.compare(tmp + 5, pid_dash - (tmp + 5), HostTag()) != 0) return false;  // another host's (or an older name)
+  const long pid = std::strtol(name.c_str() + pid_dash + 1, nullptr, 10);
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const std::string& path) {
@@ -82,7 +99,7 @@ Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const std::stri
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty()) return Status::InvalidArgument("'" + path + "' names a directory, not a file");
-  static const std::string tag = TempTag();
+  static const std::string tag = HostTag() + "-" + std::to_string(::getpid());
   const std::string temp = (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp-" + tag + "-" +
                            std::to_string(counter.fetch_add(1));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

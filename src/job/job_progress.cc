@@ -20,11 +20,6 @@ std::string Num(double v, const char* format = "%.1f") {
   return buf;
 }
 
-Result<std::string> ReadText(FileSystem& fsys, const std::string& uri) {
-  ASSIGN_OR_RETURN(auto buf, fsys.ReadWhole(uri));
-  return std::string(reinterpret_cast<const char*>(buf->data()), static_cast<size_t>(buf->size()));
-}
-
 /// "12.3 s ago", "4 min ago".
 std::string Ago(double seconds) {
   if (seconds < 0) seconds = 0;
@@ -41,7 +36,7 @@ WorkersSummary SummarizeWorkers(const std::vector<WorkerReport>& reports) {
   int64_t rows = 0;
   for (const auto& r : reports) {
     ++s.workers;
-    const double end = r.work_ended_at > 0 ? r.work_ended_at : r.ended_at > 0 ? r.ended_at : r.updated_at;
+    const double end = r.work_end();
     s.first_start = s.first_start == 0 ? r.started_at : std::min(s.first_start, r.started_at);
     s.last_end = std::max(s.last_end, end);
     rows += r.rows_done + r.bad_rows;
@@ -117,7 +112,9 @@ Result<JobProgress> ReadJobProgress(const std::string& output_uri) {
       ASSIGN_OR_RETURN(std::string text, ReadText(*fsys, JoinUri(output_uri, n)));
       p.bad_rows += std::count(text.begin(), text.end(), '\n');
     }
-    if (n.rfind("_claims/part-", 0) == 0) p.in_progress.push_back(std::atoi(n.c_str() + 13));
+    if (n.rfind("_claims/", 0) == 0) {
+      if (const auto claim = ParseClaimName(n.substr(8))) p.in_progress.push_back(claim->first);
+    }
   }
   std::sort(p.in_progress.begin(), p.in_progress.end());
   p.in_progress.erase(std::unique(p.in_progress.begin(), p.in_progress.end()), p.in_progress.end());

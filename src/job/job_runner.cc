@@ -263,6 +263,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   SetLargeBufferCacheLimit(std::min<size_t>(LargeBufferCacheLimit(), static_cast<size_t>(spec.resources.memory / 4)));
   auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
 
+  int64_t remaining = 0;  // rows not published at start: the progress display's total
+  for (const auto& s : input.shards) remaining += published_at_start.count(s.index) ? 0 : s.rows;
+
   auto run_round = [&](job::Shard first) -> Status {
     auto ledger = std::make_shared<job::ShardLedger>();
     ledger->Expect(first);
@@ -307,8 +310,6 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
         r.in_progress = queue.in_progress();
       });
     };
-    int64_t remaining = 0;
-    for (const auto& s : input.shards) remaining += published_at_start.count(s.index) ? 0 : s.rows;
     Plan plan;
     plan.AddSource("read", job::MakeShardSource(spec, feed, 32, remaining), std::min({std::max(1, queue.own_total() - queue.own_published_at_start()), cpus, 4}))
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))

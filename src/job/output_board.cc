@@ -8,7 +8,7 @@
 namespace sluice::job {
 namespace {
 
-/// The number after `prefix` up to `stop` in `name` ("part-00042.w00003": 42, then 3), or -1.
+/// The digits after `prefix` at `from` in `name` ("part-00042.w00003": 42, then 3), or -1.
 int NumberAfter(const std::string& name, const std::string& prefix, size_t from = 0) {
   if (name.compare(from, prefix.size(), prefix) != 0) return -1;
   size_t i = from + prefix.size();
@@ -19,6 +19,14 @@ int NumberAfter(const std::string& name, const std::string& prefix, size_t from 
 }
 
 }  // namespace
+
+std::optional<std::pair<int, int>> ParseClaimName(const std::string& name) {
+  const int shard = NumberAfter(name, "part-");
+  const size_t w = name.rfind(".w");
+  const int rank = w == std::string::npos ? -1 : NumberAfter(name, ".w", w);
+  if (shard < 0 || rank < 0) return std::nullopt;
+  return std::make_pair(shard, rank);
+}
 
 std::string WorkerReportName(int rank) {
   char buf[40];
@@ -45,8 +53,8 @@ Status OutputBoard::Release(int shard, int rank) { return fsys_->Delete(ClaimUri
 Status OutputBoard::ReleaseAll(int rank) {
   ASSIGN_OR_RETURN(auto names, ListNames(JoinUri(dir_, "_claims/"), *fsys_));
   for (const auto& n : names) {
-    const size_t w = n.rfind(".w");
-    if (w != std::string::npos && NumberAfter(n, ".w", w) == rank) RETURN_IF_ERROR(fsys_->Delete(JoinUri(JoinUri(dir_, "_claims"), n)));
+    const auto claim = ParseClaimName(n);
+    if (claim && claim->second == rank) RETURN_IF_ERROR(fsys_->Delete(JoinUri(JoinUri(dir_, "_claims"), n)));
   }
   return Status::OK();
 }
@@ -80,11 +88,8 @@ Result<OutputBoard::View> OutputBoard::Read(bool with_published) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   for (const auto& n : claims) {
-    const int shard = NumberAfter(n, "part-");
-    const size_t w = n.rfind(".w");
-    const int rank = w == std::string::npos ? -1 : NumberAfter(n, ".w", w);
-    if (shard < 0 || rank < 0) continue;  // not a claim
-    (Alive(rank, versions[rank], now) ? view.live_claims : view.void_claims)[shard].insert(rank);
+    const auto claim = ParseClaimName(n);
+    if (claim && Alive(claim->second, versions[claim->second], now)) view.live_claims[claim->first].insert(claim->second);
   }
   return view;
 }

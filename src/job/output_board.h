@@ -19,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 
@@ -29,6 +31,8 @@ namespace sluice::job {
 
 /// "_workers/worker-00003.json".
 std::string WorkerReportName(int rank);
+/// A claim's name under _claims/ ("part-00042.w00003") -> {shard 42, worker 3}; nullopt if not one.
+std::optional<std::pair<int, int>> ParseClaimName(const std::string& name);
 
 class OutputBoard {
  public:
@@ -43,8 +47,7 @@ class OutputBoard {
 
   struct View {
     std::set<int> published;                   // only when read with_published
-    std::map<int, std::set<int>> live_claims;  // shard -> workers alive that claim it
-    std::map<int, std::set<int>> void_claims;  // shard -> workers gone silent that claim it
+    std::map<int, std::set<int>> live_claims;  // shard -> workers alive that claim it (silent ones' claims are void)
   };
   /// The claims (one listing of _claims/ and, when there are any, of _workers/) and, with
   /// `with_published`, the published parts (one listing of the output).

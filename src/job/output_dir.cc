@@ -2,11 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <signal.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
 #include <sstream>
 
 #include "job/job_progress.h"
@@ -26,17 +22,6 @@ bool IsOurs(const std::string& name, const std::string& format) {
   return base.size() > 1 && base[0] == '.' && base.find(".tmp-") != std::string::npos;  // a crashed run's temp file
 }
 
-Result<std::string> ReadText(FileSystem& fsys, const std::string& uri) {
-  ASSIGN_OR_RETURN(auto buf, fsys.ReadWhole(uri));
-  return std::string(reinterpret_cast<const char*>(buf->data()), static_cast<size_t>(buf->size()));
-}
-
-Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text) {
-  ASSIGN_OR_RETURN(auto out, fsys.OpenForWrite(uri));
-  RETURN_IF_ERROR(out->Append(text.data(), static_cast<int64_t>(text.size())));
-  return out->Commit();
-}
-
 /// The lines of `a` and `b` that differ, for "the job changed" errors.
 std::string DiffLines(const std::string& was, const std::string& now) {
   std::set<std::string> a, b;
@@ -53,21 +38,18 @@ std::string DiffLines(const std::string& was, const std::string& now) {
   return out;
 }
 
-/// A temporary file ".x.tmp-<host>-<pid>-<n>" written by a process of this host that is gone.
-bool OfAGoneLocalProcess(const std::string& name) {
-  static const std::string here = AtomicFileWriter::TempTag();
-  const std::string host = here.substr(0, here.rfind('-'));
-  const size_t tmp = name.rfind(".tmp-");
-  const size_t last = name.rfind('-');
-  if (tmp == std::string::npos || last == std::string::npos || last <= tmp + 5) return false;
-  const size_t pid_dash = name.rfind('-', last - 1);
-  if (pid_dash == std::string::npos || pid_dash < tmp + 5) return false;
-  if (name.compare(tmp + 5, pid_dash - (tmp + 5), host) != 0) return false;  // another host's (or an older name)
-  const long pid = std::strtol(name.c_str() + pid_dash + 1, nullptr, 10);
-  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}  // namespace
+
+Result<std::string> ReadText(FileSystem& fsys, const std::string& uri) {
+  ASSIGN_OR_RETURN(auto buf, fsys.ReadWhole(uri));
+  return std::string(reinterpret_cast<const char*>(buf->data()), static_cast<size_t>(buf->size()));
 }
 
-}  // namespace
+Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text) {
+  ASSIGN_OR_RETURN(auto out, fsys.OpenForWrite(uri));
+  RETURN_IF_ERROR(out->Append(text.data(), static_cast<int64_t>(text.size())));
+  return out->Commit();
+}
 
 bool IsPart(const std::string& n, const std::string& ext) {
   return n.rfind("part-", 0) == 0 && n.find('/') == std::string::npos && n.size() > ext.size() &&
@@ -132,7 +114,7 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
     if (n == "_SUCCESS") state.success = true;
     if (IsPart(n, ext)) {
       state.published.insert(n);
-    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos && (delete_temps || OfAGoneLocalProcess(n))) {
+    } else if (IsOurs(n, ext) && n.find(".tmp-") != std::string::npos && (delete_temps || AtomicFileWriter::IsTempOfGoneLocalProcess(n))) {
       RETURN_IF_ERROR(fsys->Delete(JoinUri(dir, n)));  // left by a killed run
     }
   }

@@ -28,6 +28,9 @@ struct OutputState {
 /// another worker's temporary file may be a part being written now: only those of processes
 /// of this host that are gone are removed (temporary names carry host and pid).
 Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bool overwrite, bool delete_temps = true);
+/// A small file's whole text; a small file written atomically (nothing visible until complete).
+Result<std::string> ReadText(FileSystem& fsys, const std::string& uri);
+Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text);
 /// Whether `name` (relative to the output) is a published part with extension `ext` (".parquet").
 bool IsPart(const std::string& name, const std::string& ext);
 /// The part files published in the output now ("part-00042.parquet").

@@ -129,8 +129,7 @@ Result<bool> WorkQueue::AwaitWork(std::chrono::milliseconds poll, std::stop_toke
       contended_.clear();
       ASSIGN_OR_RETURN(OutputBoard::View view, board_->Read(true));
       published_.insert(view.published.begin(), view.published.end());
-      if (published_.size() >= by_index_.size() &&
-          std::all_of(by_index_.begin(), by_index_.end(), [&](const auto& e) { return published_.count(e.first) > 0; })) {
+      if (std::all_of(by_index_.begin(), by_index_.end(), [&](const auto& e) { return published_.count(e.first) > 0; })) {
         return false;
       }
       started_.clear();  // what we started is published or was given up: look at it afresh
@@ -155,7 +154,5 @@ std::vector<int> WorkQueue::in_progress() const {
   }
   return out;
 }
-
-int64_t WorkQueue::rows_of(int shard) const { return by_index_.at(shard).rows; }
 
 }  // namespace sluice::job

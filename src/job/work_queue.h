@@ -53,7 +53,6 @@ class WorkQueue {
   int own_published_at_start() const { return own_resumed_; }
   std::vector<int> taken() const;        // other workers' shards this worker took
   std::vector<int> in_progress() const;  // claimed, not yet published
-  int64_t rows_of(int shard) const;
 
  private:
   Result<std::optional<int>> NextOthers();

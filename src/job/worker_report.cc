@@ -7,6 +7,8 @@
 #include <condition_variable>
 
 #include "job/output_board.h"
+#include "job/output_dir.h"
+#include "job/shard_output.h"
 #include "sluice/json_lines.h"
 
 namespace sluice::job {
@@ -20,7 +22,7 @@ std::string HostName() {
 }
 
 double WorkerReport::rows_per_s() const {
-  const double end = work_ended_at > 0 ? work_ended_at : ended_at > 0 ? ended_at : updated_at;
+  const double end = work_end();
   return end > started_at ? static_cast<double>(rows_done + bad_rows) / (end - started_at) : 0.0;
 }
 
@@ -153,9 +155,7 @@ Status WorkerReporter::Write() {
     report_.updated_at = UnixNow();
     text = report_.ToJson();
   }
-  ASSIGN_OR_RETURN(auto out, fsys_->OpenForWrite(uri_));
-  RETURN_IF_ERROR(out->Append(text.data(), static_cast<int64_t>(text.size())));
-  return out->Commit();
+  return WriteText(*fsys_, uri_, text);
 }
 
 Status WorkerReporter::Stop(const std::function<void(WorkerReport&)>& change) {
@@ -186,10 +186,10 @@ std::string Who(const WorkerReport& r) {
 Status CheckWorkerSlot(FileSystem& fsys, const std::string& dir, const WorkerReport& me, double stale_after_s) {
   const std::vector<int> ranks = me.rank == 0 ? std::vector<int>{0} : std::vector<int>{me.rank, 0};
   for (int rank : ranks) {
-    const std::string uri = dir.back() == '/' ? dir + WorkerReportName(rank) : dir + "/" + WorkerReportName(rank);
-    auto buf = fsys.ReadWhole(uri);
-    if (!buf.ok()) continue;  // none yet
-    auto other = WorkerReport::Parse(std::string(reinterpret_cast<const char*>((*buf)->data()), static_cast<size_t>((*buf)->size())), uri);
+    const std::string uri = JoinUri(dir, WorkerReportName(rank));
+    auto text = ReadText(fsys, uri);
+    if (!text.ok()) continue;  // none yet
+    auto other = WorkerReport::Parse(*text, uri);
     if (!other.ok() || !LooksAlive(*other, me, stale_after_s)) continue;
     if (rank == me.rank) {
       return Status::InvalidArgument("two workers claim index " + std::to_string(me.rank) + ": this process is " + Who(me) + ", and '" + uri +

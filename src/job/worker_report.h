@@ -50,7 +50,9 @@ struct WorkerReport {
   };
   std::vector<Stage> stages;
 
-  double rows_per_s() const;  // rows_done over its own working time (start to last shard)
+  /// When its work ended: the last shard published, else its end, else its last heartbeat.
+  double work_end() const { return work_ended_at > 0 ? work_ended_at : ended_at > 0 ? ended_at : updated_at; }
+  double rows_per_s() const;  // rows_done over its own working time (start to work_end)
   std::string ToJson() const;
   static Result<WorkerReport> Parse(const std::string& json, const std::string& name);
   void SetStages(const PlanStats& stats);

@@ -82,6 +82,15 @@ export function startWorkers(ctx, dir, file, n, { env = {}, args = () => [] } = 
   });
 }
 
+/// Three workers of the sleep job (`perBatch` a 5-row batch) on dir/out; with the reference output.
+async function startSleepWorkers(ctx, dir, perBatch) {
+  const data = await ctx.data.jpeg();
+  const want = await sleepReference(ctx, dir, data);
+  const out = join(dir, 'out');
+  const file = writeJob(join(dir, 'job.yaml'), sleepJob(ctx, data, out, sleepModel(dir, perBatch)));
+  return { want, out, ws: startWorkers(ctx, dir, file, 3) };
+}
+
 async function expectExact(ctx, out, want, what) {
   expectCompleteOutput(out, 'parquet', 10);
   const got = await readOutput(ctx.db, out, 'parquet');
@@ -145,11 +154,7 @@ export async function workersLocal(ctx, dir) {
 /// had claimed once its report goes silent, and the job completes without it; when it resumes
 /// it finishes what it held, and the output is still exact.
 export async function workersStraggler(ctx, dir) {
-  const data = await ctx.data.jpeg();
-  const want = await sleepReference(ctx, dir, data);
-  const out = join(dir, 'out');
-  const file = writeJob(join(dir, 'job.yaml'), sleepJob(ctx, data, out, sleepModel(dir, '200ms')));
-  const ws = startWorkers(ctx, dir, file, 3);
+  const { want, out, ws } = await startSleepWorkers(ctx, dir, '200ms');
   await waitFor('worker 2 to publish a shard', () => (workerReport(out, 2)?.shards_done ?? 0) >= 1);
   ws[2].child.kill('SIGSTOP');
   const stoppedAt = Date.now();
@@ -220,12 +225,8 @@ export async function workersKilled(ctx, dir) {
 /// SIGTERM (preemption) stops a worker within seconds, publishing nothing half-written and
 /// releasing its claims; the others complete the job; `sluice status` follows it all.
 export async function workersSigterm(ctx, dir) {
-  const data = await ctx.data.jpeg();
-  const want = await sleepReference(ctx, dir, data);
-  const out = join(dir, 'out');
   // 2 s a shard: the others still work for several seconds after worker 0 stops.
-  const file = writeJob(join(dir, 'job.yaml'), sleepJob(ctx, data, out, sleepModel(dir, '400ms')));
-  const ws = startWorkers(ctx, dir, file, 3);
+  const { want, out, ws } = await startSleepWorkers(ctx, dir, '400ms');
   await waitFor('a published shard and three reports', () => published(out).length >= 1 && [0, 1, 2].every((r) => workerReport(out, r)));
   const t0 = Date.now();
   ws[0].child.kill('SIGTERM');

@@ -110,8 +110,9 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;
-  ro.on_progress = [&display, &stats_mu, &latest](const PlanStats& s) {
+  ro.on_progress = [&display, &stats_mu, &latest, serving = metrics != nullptr](const PlanStats& s) {
     display.Update(s);
+    if (!serving) return;  // the snapshot (timelines included) is copied only for a scraper
     std::lock_guard lock(stats_mu);
     latest = s;
   };
