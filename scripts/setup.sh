@@ -20,6 +20,7 @@ DEBIAN_PACKAGES=(
   # multi-worker tests: a real Slurm cluster (munge, slurmctld, 3 slurmd) and Open MPI
   munge slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev
   prometheus  # a real Prometheus scrapes `sluice run --metrics-port` in the job tests
+  chromium fonts-dejavu-core fonts-liberation  # run reports opened headless (puppeteer-core) in the job tests
 )
 
 missing=()

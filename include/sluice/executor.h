@@ -59,6 +59,8 @@ struct ExecutorOptions {
   /// the plan fails with a Stalled error that describes every stage (queues, workers, bytes in
   /// flight) instead of hanging. Zero turns it off.
   std::chrono::milliseconds stall_timeout{0};
+  /// Samples GPU utilization and memory with the timelines when NVML is present (gpu_monitor.h).
+  bool sample_gpus = true;
 };
 
 /// Runs `plan` to the end. `stats` (optional) receives the final statistics in every case.

@@ -88,6 +88,8 @@ struct RunOptions {
   /// worker that finds every shard published writes _manifest.json and _SUCCESS.
   WorkerIdentity worker;
   std::function<void(const PlanStats&)> on_progress;
+  /// Sees every bad row (recorded in _errors/ as well), from executor threads.
+  std::function<void(const BadRow&)> on_bad_row;
   std::stop_token stop;
 };
 
@@ -102,6 +104,7 @@ struct JobResult {
   double wall_s = 0;
   PlanStats stats;
   std::string bottleneck;     // the stage that limited throughput
+  std::string verdict;        // why, in words (ExplainThroughput)
   WorkerIdentity worker;
   int shards_published = 0;   // of shards_total, by any worker, when this one finished
   bool job_complete = false;  // every shard published: _manifest.json and _SUCCESS written

@@ -24,7 +24,9 @@ namespace sluice {
 /// (counters), sluice_stage_busy_seconds_total, _idle_seconds_total, _blocked_seconds_total,
 /// sluice_stage_workers, sluice_stage_queue_batches; per plan: sluice_in_flight_bytes,
 /// sluice_memory_budget_bytes, sluice_rss_peak_bytes, sluice_rss_at_start_bytes,
-/// sluice_wall_seconds, sluice_bad_rows_total, sluice_rows_written_total (the sink's rows in).
+/// sluice_wall_seconds, sluice_bad_rows_total, sluice_rows_written_total (the sink's rows in);
+/// per GPU when NVML is present (label gpu="0"): sluice_gpu_utilization_ratio,
+/// sluice_gpu_memory_used_bytes, sluice_gpu_memory_total_bytes.
 std::string PrometheusText(const PlanStats& stats, const std::string& labels);
 
 class MetricsServer {

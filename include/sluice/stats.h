@@ -22,6 +22,31 @@ struct TimelinePoint {
   int running = 0;
   int64_t queue_batches = 0;
   int64_t queue_bytes = 0;
+  // Running totals at this instant (rates and shares are their differences over time).
+  int64_t rows_done = 0;  // rows out; for a sink, rows in (written)
+  double busy_s = 0, idle_s = 0, blocked_s = 0;
+};
+
+/// One sample of the whole plan over time, taken with the stages' samples.
+struct PlanSample {
+  double t_s = 0;
+  int64_t in_flight_bytes = 0;
+  int64_t rss_bytes = 0;
+};
+
+/// One GPU seen through NVML while the plan ran (gpu_monitor.h); empty without NVML.
+struct GpuStats {
+  struct Point {
+    double t_s = 0;
+    double utilization = 0;  // 0..1, the share of the last sample period a kernel ran
+    int64_t memory_used_bytes = 0;
+  };
+  int index = 0;
+  std::string name;
+  int64_t memory_total_bytes = 0;
+  double avg_utilization = 0;
+  int64_t peak_memory_used_bytes = 0;
+  std::vector<Point> timeline;
 };
 
 struct StageStats {
@@ -60,9 +85,19 @@ struct PlanStats {
   std::vector<BadRow> bad_rows;  // the first kMaxKeptBadRows, when no handler takes them
   std::string status = "running";  // "running", "OK" or the error
   std::vector<StageStats> stages;
+  std::vector<PlanSample> timeline;  // sampled with the stages' timelines
+  std::vector<GpuStats> gpus;
 
   static constexpr size_t kMaxKeptBadRows = 10000;
 };
+
+/// What limited a plan's throughput, in words a person can act on.
+struct ThroughputVerdict {
+  std::string bottleneck;   // the busiest working stage (not the source, rebatch or sink); empty when none ran
+  double busy_share = 0;    // its busy time over (wall time x its most workers)
+  std::string explanation;  // e.g. "model busy 97% of its time; preprocess idle 41%: the model limits this run; ..."
+};
+ThroughputVerdict ExplainThroughput(const PlanStats& stats);
 
 /// A table like Ray Data's ds.stats(): one row per stage, then totals.
 std::string FormatSummary(const PlanStats& stats);

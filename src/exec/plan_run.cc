@@ -300,6 +300,7 @@ Status PlanRun::Run(PlanStats* stats) {
     std::unique_lock lock(mu_);
     start_ = Clock::now();
     rss_at_start_ = peak_rss_ = CurrentRssBytes();
+    if (options_.sample_gpus) gpus_ = GpuMonitor::Open();
     last_progress_ = start_;
     progress_seen_ = 0;
     for (size_t s = 0; s < stages_.size(); ++s) {

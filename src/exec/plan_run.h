@@ -30,6 +30,7 @@
 
 #include "rebatcher.h"
 #include "sluice/executor.h"
+#include "sluice/gpu_monitor.h"
 #include "sluice/thread_pool.h"
 #include "stage_input.h"
 
@@ -162,6 +163,8 @@ class PlanRun {
   bool abandoned_ = false;
   double timeline_interval_s_ = 1.0;
   double next_timeline_s_ = 0;
+  std::vector<PlanSample> timeline_;     // the plan's own samples, with the stages'
+  std::unique_ptr<GpuMonitor> gpus_;     // null without NVML or with sample_gpus off
   std::stop_source stop_source_;
 
   std::mutex source_mu_;  // serializes Source::NextTask

@@ -86,7 +86,8 @@ void PlanRun::UpdateCoalescing(double dt) {
 }
 
 void PlanRun::Sample(double dt) {
-  peak_rss_ = std::max(peak_rss_, CurrentRssBytes());
+  const int64_t rss = CurrentRssBytes();
+  peak_rss_ = std::max(peak_rss_, rss);
   const double t = std::chrono::duration<double>(Clock::now() - start_).count();
   const bool record = t >= next_timeline_s_;
   for (auto& stp : stages_) {
@@ -108,18 +109,23 @@ void PlanRun::Sample(double dt) {
       ss.backpressured = false;
     }
     if (record) {
-      ss.timeline.push_back({t, st.concurrency, st.running, st.input.batches(), st.input.bytes()});
+      ss.timeline.push_back({t, st.concurrency, st.running, st.input.batches(), st.input.bytes(),
+                             st.spec.kind == StageKind::kSink ? ss.rows_in : ss.rows_out, ss.busy_s,
+                             ss.idle_s, ss.blocked_s});
     }
   }
   if (record) {
+    timeline_.push_back({t, in_flight_, rss});
+    if (gpus_) gpus_->Sample(t);
     next_timeline_s_ = t + timeline_interval_s_;
-    if (stages_.front()->stats.timeline.size() >= 3600) {  // long run: halve the resolution
-      for (auto& st : stages_) {
-        auto& tl = st->stats.timeline;
+    if (timeline_.size() >= 3600) {  // long run: halve the resolution
+      const auto halve = [](auto& tl) {
         size_t kept = 0;
         for (size_t i = 0; i < tl.size(); i += 2) tl[kept++] = tl[i];
         tl.resize(kept);
-      }
+      };
+      for (auto& st : stages_) halve(st->stats.timeline);
+      halve(timeline_);
       timeline_interval_s_ *= 2;
     }
   }
@@ -164,6 +170,8 @@ PlanStats PlanRun::Snapshot() const {
   ps.peak_in_flight_bytes = peak_in_flight_;
   ps.rss_at_start_bytes = rss_at_start_;
   ps.peak_rss_bytes = peak_rss_;
+  ps.timeline = timeline_;
+  if (gpus_) ps.gpus = gpus_->stats();
   std::vector<int64_t> bad_by_stage;
   {
     std::lock_guard lock(bad_mu_);

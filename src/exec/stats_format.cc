@@ -96,6 +96,50 @@ std::string FormatSummary(const PlanStats& stats) {
   return out;
 }
 
+ThroughputVerdict ExplainThroughput(const PlanStats& stats) {
+  ThroughputVerdict v;
+  const auto share = [&](double seconds, int workers) { return stats.wall_s > 0 ? seconds / (stats.wall_s * std::max(1, workers)) : 0.0; };
+  const StageStats* idlest = nullptr;
+  double idlest_share = 0;
+  for (const auto& s : stats.stages) {
+    if (s.kind == "source" || s.kind == "sink" || s.kind == "rebatch") continue;
+    const double busy = share(s.busy_s, s.max_concurrency);
+    if (v.bottleneck.empty() || busy > v.busy_share) {
+      v.bottleneck = s.name;
+      v.busy_share = busy;
+    }
+  }
+  if (v.bottleneck.empty()) return v;
+  for (const auto& s : stats.stages) {
+    if (s.kind == "source" || s.kind == "sink" || s.kind == "rebatch" || s.name == v.bottleneck) continue;
+    const double idle = share(s.idle_s, s.max_concurrency);
+    if (idle > idlest_share) {
+      idlest = &s;
+      idlest_share = idle;
+    }
+  }
+  const auto pct = [](double x) { return std::to_string(static_cast<int>(std::lround(100 * std::min(1.0, x)))) + "%"; };
+  std::string e = v.bottleneck + " busy " + pct(v.busy_share) + " of its time";
+  if (idlest != nullptr) e += "; " + idlest->name + " idle " + pct(idlest_share);
+  const StageStats* source = stats.stages.empty() ? nullptr : &stats.stages.front();
+  const double read_blocked = source != nullptr ? share(source->blocked_s, 1) : 0;
+  if (v.busy_share < 0.5 && read_blocked < 0.5) {
+    e += ": no stage was busy most of the time, so reading the input (storage, decompression) or the run's start and end "
+         "limited it; more read-ahead or larger shards would help";
+  } else {
+    e += ": the " + v.bottleneck + " limits this run; ";
+    if (v.bottleneck == "model") {
+      e += "more GPUs, more model replicas or a cheaper model would help";
+    } else if (v.bottleneck == "preprocess") {
+      e += "more CPU cores (or CPU-only preprocess workers) would help";
+    } else {
+      e += "more workers for it would help";
+    }
+  }
+  v.explanation = e;
+  return v;
+}
+
 std::string StatsToJson(const PlanStats& stats) {
   std::string o = "{\n";
   o += "  \"status\": " + JsonString(stats.status) + ",\n";
@@ -130,12 +174,36 @@ std::string StatsToJson(const PlanStats& stats) {
     for (size_t j = 0; j < s.timeline.size(); ++j) {
       const auto& p = s.timeline[j];
       o += (j ? ", " : "") + std::string("[") + JsonNumber(p.t_s) + ", " + std::to_string(p.concurrency) + ", " +
-           std::to_string(p.running) + ", " + std::to_string(p.queue_batches) + ", " + std::to_string(p.queue_bytes) + "]";
+           std::to_string(p.running) + ", " + std::to_string(p.queue_batches) + ", " + std::to_string(p.queue_bytes) + ", " +
+           std::to_string(p.rows_done) + ", " + JsonNumber(p.busy_s) + ", " + JsonNumber(p.idle_s) + ", " + JsonNumber(p.blocked_s) + "]";
     }
     o += "]}";
     o += i + 1 < stats.stages.size() ? ",\n" : "\n";
   }
-  o += "  ],\n  \"timeline_columns\": [\"t_s\", \"concurrency\", \"running\", \"queue_batches\", \"queue_bytes\"]\n}\n";
+  o += "  ],\n  \"timeline_columns\": [\"t_s\", \"concurrency\", \"running\", \"queue_batches\", \"queue_bytes\", \"rows_done\", \"busy_s\", "
+       "\"idle_s\", \"blocked_s\"],\n";
+  o += "  \"plan_timeline\": [";
+  for (size_t j = 0; j < stats.timeline.size(); ++j) {
+    const auto& p = stats.timeline[j];
+    o += (j ? ", " : "") + std::string("[") + JsonNumber(p.t_s) + ", " + std::to_string(p.in_flight_bytes) + ", " +
+         std::to_string(p.rss_bytes) + "]";
+  }
+  o += "],\n  \"plan_timeline_columns\": [\"t_s\", \"in_flight_bytes\", \"rss_bytes\"],\n";
+  o += "  \"gpus\": [";
+  for (size_t i = 0; i < stats.gpus.size(); ++i) {
+    const auto& g = stats.gpus[i];
+    o += (i ? ", " : "") + std::string("{\"index\": ") + std::to_string(g.index) + ", \"name\": " + JsonString(g.name) +
+         ", \"memory_total_bytes\": " + std::to_string(g.memory_total_bytes) + ", \"avg_utilization\": " +
+         JsonNumber(g.avg_utilization) + ", \"peak_memory_used_bytes\": " + std::to_string(g.peak_memory_used_bytes) +
+         ", \"timeline\": [";
+    for (size_t j = 0; j < g.timeline.size(); ++j) {
+      const auto& p = g.timeline[j];
+      o += (j ? ", " : "") + std::string("[") + JsonNumber(p.t_s) + ", " + JsonNumber(p.utilization) + ", " +
+           std::to_string(p.memory_used_bytes) + "]";
+    }
+    o += "]}";
+  }
+  o += "],\n  \"gpu_timeline_columns\": [\"t_s\", \"utilization\", \"memory_used_bytes\"]\n}\n";
   return o;
 }
 

@@ -78,20 +78,6 @@ ActorFactory GatedActor(ActorFactory inner, std::shared_ptr<job::CpuGate> gate) 
   };
 }
 
-std::string Bottleneck(const PlanStats& stats) {
-  std::string best;
-  double best_util = -1;
-  for (const auto& s : stats.stages) {
-    if (s.kind == "source" || s.kind == "sink" || s.kind == "rebatch") continue;
-    const double util = stats.wall_s > 0 ? s.busy_s / (stats.wall_s * std::max(1, s.max_concurrency)) : 0;
-    if (util > best_util) {
-      best_util = util;
-      best = s.name;
-    }
-  }
-  return best;
-}
-
 /// `preprocess: none`: the image column, renamed, is the model's input.
 MapFn PassThroughMap(std::string from, std::string to) {
   return [from, to](Batch b, TaskContext&) -> Result<Batch> {
@@ -110,6 +96,30 @@ void AddRound(const PlanStats& round, PlanStats* run) {
   if (run->stages.empty()) {
     *run = round;
     return;
+  }
+  // Timelines continue: the round's times start where the run's so far end, its totals on top.
+  const double t0 = run->wall_s;
+  for (PlanSample p : round.timeline) {
+    p.t_s += t0;
+    run->timeline.push_back(p);
+  }
+  for (size_t g = 0; g < run->gpus.size() && g < round.gpus.size(); ++g) {
+    for (GpuStats::Point p : round.gpus[g].timeline) {
+      p.t_s += t0;
+      run->gpus[g].timeline.push_back(p);
+    }
+    run->gpus[g].peak_memory_used_bytes = std::max(run->gpus[g].peak_memory_used_bytes, round.gpus[g].peak_memory_used_bytes);
+  }
+  for (size_t i = 0; i < run->stages.size() && i < round.stages.size(); ++i) {
+    const StageStats& a = run->stages[i];
+    for (TimelinePoint p : round.stages[i].timeline) {
+      p.t_s += t0;
+      p.rows_done += a.kind == "sink" ? a.rows_in : a.rows_out;
+      p.busy_s += a.busy_s;
+      p.idle_s += a.idle_s;
+      p.blocked_s += a.blocked_s;
+      run->stages[i].timeline.push_back(p);
+    }
   }
   run->wall_s += round.wall_s;
   run->peak_in_flight_bytes = std::max(run->peak_in_flight_bytes, round.peak_in_flight_bytes);
@@ -325,7 +335,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       reporter->Update([&](job::WorkerReport& r) { r.SetStages(s); });
       if (options.on_progress) options.on_progress(s);
     };
-    eo.on_bad_row = [bad_count, limit, total = input.total_rows](const BadRow& row) -> Status {
+    eo.on_bad_row = [bad_count, limit, total = input.total_rows, &options](const BadRow& row) -> Status {
+      if (options.on_bad_row) options.on_bad_row(row);
       const int64_t n = bad_count->fetch_add(1) + 1;
       if (n > limit) {
         return Status::InvalidData("too many bad rows: " + std::to_string(n) + " (errors.max_bad_rows allows " + std::to_string(limit) +
@@ -390,7 +401,11 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     });
     return st;
   }
-  if (result.shards_written > 0) result.bottleneck = Bottleneck(result.stats);
+  if (result.shards_written > 0) {
+    const ThroughputVerdict verdict = ExplainThroughput(result.stats);
+    result.bottleneck = verdict.bottleneck;
+    result.verdict = verdict.explanation;
+  }
   RETURN_IF_ERROR(reporter->Stop([](job::WorkerReport& r) {
     r.state = "done";
     r.in_progress.clear();
@@ -437,6 +452,7 @@ std::string JobResult::Summary() const {
                   static_cast<long long>(rows_written), static_cast<long long>(bad_rows),
                   stats.wall_s > 0 ? static_cast<double>(rows_written + bad_rows) / stats.wall_s : 0.0, wall_s, bottleneck.c_str());
     s += line;
+    if (!verdict.empty()) s += "why: " + verdict + "\n";
   }
   return s;
 }
@@ -451,6 +467,8 @@ std::string JobResult::ToJson() const {
                 stats.wall_s > 0 ? static_cast<double>(rows_written + bad_rows) / stats.wall_s : 0.0);
   std::string out = buf;
   AppendJsonString(bottleneck, &out);
+  out += ",\"verdict\":";
+  AppendJsonString(verdict, &out);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   out += ",\"peak_rss_bytes\":" + std::to_string(static_cast<int64_t>(usage.ru_maxrss) * 1024);

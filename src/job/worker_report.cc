@@ -70,6 +70,8 @@ std::string WorkerReport::ToJson() const {
     j += ",\"rows\":" + std::to_string(s.rows) + ",\"busy_s\":" + Num(s.busy_s) + ",\"idle_s\":" + Num(s.idle_s) +
          ",\"blocked_s\":" + Num(s.blocked_s) + ",\"concurrency\":" + std::to_string(s.concurrency) + "}";
   }
+  j += "],\"history\":[";
+  for (size_t i = 0; i < history.size(); ++i) j += (i ? ",[" : "[") + Num(history[i].first) + "," + std::to_string(history[i].second) + "]";
   j += "],\"fingerprint\":";
   AppendJsonString(fingerprint, &j);
   return j + "}\n";
@@ -105,6 +107,7 @@ Result<WorkerReport> WorkerReport::Parse(const std::string& json, const std::str
       r.stages.push_back({s["name"].as<std::string>(""), s["rows"].as<int64_t>(0), s["busy_s"].as<double>(0), s["idle_s"].as<double>(0),
                           s["blocked_s"].as<double>(0), s["concurrency"].as<int>(0)});
     }
+    for (const auto& p : n["history"]) r.history.emplace_back(p[0].as<double>(), p[1].as<int64_t>());
   } catch (const YAML::Exception& e) {
     return Status::InvalidData("'" + name + "' is not a sluice worker report: " + e.what());
   }
@@ -153,6 +156,13 @@ Status WorkerReporter::Write() {
     std::lock_guard lock(mu_);
     ++report_.seq;
     report_.updated_at = UnixNow();
+    auto& h = report_.history;
+    if (h.size() >= WorkerReport::kMaxHistory) {  // keep every other point, the newest always
+      size_t kept = 0;
+      for (size_t i = 0; i < h.size(); i += 2) h[kept++] = h[i];
+      h.resize(kept);
+    }
+    h.emplace_back(report_.updated_at, report_.rows_done);
     text = report_.ToJson();
   }
   return WriteText(*fsys_, uri_, text);

@@ -49,6 +49,10 @@ struct WorkerReport {
     int concurrency = 0;
   };
   std::vector<Stage> stages;
+  /// (Unix time, rows_done) at each write: its throughput over time for `sluice report`. At most
+  /// kMaxHistory points; a long run keeps every other one.
+  std::vector<std::pair<double, int64_t>> history;
+  static constexpr size_t kMaxHistory = 240;
 
   /// When its work ended: the last shard published, else its end, else its last heartbeat.
   double work_end() const { return work_ended_at > 0 ? work_ended_at : ended_at > 0 ? ended_at : updated_at; }

@@ -13,9 +13,10 @@ class Writer {
     out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
     name_ = name;
   }
-  void Sample(double value, const std::string& stage = "") {
+  /// One sample; `key`="`value`" (e.g. stage="model") goes before the writer's own labels.
+  void Sample(double value, const char* key = "", const std::string& label = "") {
     std::string labels = labels_;
-    if (!stage.empty()) labels = "stage=\"" + Escape(stage) + "\"" + (labels.empty() ? "" : "," + labels);
+    if (*key) labels = std::string(key) + "=\"" + Escape(label) + "\"" + (labels.empty() ? "" : "," + labels);
     char num[64];
     std::snprintf(num, sizeof(num), "%.17g", value);
     out_ += name_ + (labels.empty() ? "" : "{" + labels + "}") + " " + num + "\n";
@@ -61,7 +62,7 @@ std::string PrometheusText(const PlanStats& stats, const std::string& labels) {
   };
   for (const auto& f : kStages) {
     w.Family(f.name, f.type, f.help);
-    for (const auto& s : stats.stages) w.Sample(f.get(s), s.name);
+    for (const auto& s : stats.stages) w.Sample(f.get(s), "stage", s.name);
   }
   int64_t written = 0;
   for (const auto& s : stats.stages) {
@@ -81,6 +82,14 @@ std::string PrometheusText(const PlanStats& stats, const std::string& labels) {
   w.Sample(double(stats.rss_at_start_bytes));
   w.Family("sluice_wall_seconds", "gauge", "Seconds since the plan started.");
   w.Sample(stats.wall_s);
+  if (!stats.gpus.empty()) {  // NVML present (gpu_monitor.h)
+    w.Family("sluice_gpu_utilization_ratio", "gauge", "Share of the last NVML sample period a kernel ran on the GPU (0..1).");
+    for (const auto& g : stats.gpus) w.Sample(g.timeline.empty() ? 0 : g.timeline.back().utilization, "gpu", std::to_string(g.index));
+    w.Family("sluice_gpu_memory_used_bytes", "gauge", "GPU memory in use (all processes).");
+    for (const auto& g : stats.gpus) w.Sample(g.timeline.empty() ? 0 : double(g.timeline.back().memory_used_bytes), "gpu", std::to_string(g.index));
+    w.Family("sluice_gpu_memory_total_bytes", "gauge", "GPU memory.");
+    for (const auto& g : stats.gpus) w.Sample(double(g.memory_total_bytes), "gpu", std::to_string(g.index));
+  }
   return w.Take();
 }
 

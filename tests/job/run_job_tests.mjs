@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// run_job_tests.mjs --sluice BIN --models DIR --photos DIR --work DIR [--only NAME[,NAME]] [--seed N] [--keep]
+// run_job_tests.mjs --sluice BIN --models DIR --photos DIR --work DIR [--only NAME[,NAME]] [--seed N] [--keep] [--nvml LIB]
 //
 // ctest entry point for `sluice run` end to end: real datasets (sluice datagen, real photos,
 // DuckDB-written files), the tiny TorchScript model of tests/infer/make_models.py, outputs read
@@ -26,6 +26,9 @@ import { includeTypes, rayLayoutOutput, rayTensors } from './ray_cases.mjs';
 import { workersLocal, workersStraggler, workersKilled, workersSigterm, workersRefused } from './worker_cases.mjs';
 import { workersMpirun, workersSlurm, workersS3 } from './launcher_cases.mjs';
 import { prometheusMetrics } from './metrics_cases.mjs';
+import {
+  reportRun, reportBadRows, reportResumed, reportError, reportBadPath, reportJob, reportGpu,
+} from './report_cases.mjs';
 
 function parseArgs(argv) {
   const o = { only: null, seed: null, keep: false };
@@ -39,6 +42,7 @@ function parseArgs(argv) {
     else if (a === '--only') o.only = value().split(',');
     else if (a === '--seed') o.seed = Number(value());
     else if (a === '--keep') o.keep = true;
+    else if (a === '--nvml') o.nvml = value();
     else usage(`unknown argument ${a}`);
   }
   if (!o.sluice || !o.models || !o.photos || !o.work) usage('--sluice, --models, --photos and --work are required');
@@ -47,7 +51,7 @@ function parseArgs(argv) {
 
 function usage(msg) {
   process.stderr.write(`run_job_tests: ${msg}\nusage: node run_job_tests.mjs --sluice BIN --models DIR --photos DIR --work DIR ` +
-    '[--only NAME[,NAME]] [--seed N] [--keep]\n');
+    '[--only NAME[,NAME]] [--seed N] [--keep] [--nvml LIB]\n');
   process.exit(2);
 }
 
@@ -340,6 +344,13 @@ const CASES = [
   ['include_types', includeTypes],
   ['ray_layout_output', rayLayoutOutput],
   ['prometheus_metrics', prometheusMetrics],
+  ['report_run', reportRun],  // the report_* cases: ctest job_reports
+  ['report_bad_rows', reportBadRows],
+  ['report_resumed', reportResumed],
+  ['report_error', reportError],
+  ['report_bad_path', reportBadPath],
+  ['report_job', reportJob],
+  ['report_gpu', reportGpu],
   ['soak', soak],  // long: only when named with --only (ctest job_soak, label slow)
   // Several workers (ctest job_workers runs these, beside the rest):
   ['workers_local', workersLocal],
@@ -351,7 +362,7 @@ const CASES = [
   ['workers_mpirun', workersMpirun],
   ['workers_slurm', workersSlurm],
 ];
-const ONLY_WHEN_NAMED = new Set(['soak', ...CASES.map(([n]) => n).filter((n) => n.startsWith('workers_'))]);
+const ONLY_WHEN_NAMED = new Set(['soak', ...CASES.map(([n]) => n).filter((n) => n.startsWith('workers_') || n.startsWith('report_'))]);
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
@@ -368,7 +379,7 @@ async function main() {
   const db = await DuckDB.open();
   const seed = o.seed ?? (Date.now() % 1_000_000);
   const ctx = {
-    bin: resolve(o.sluice), tiny, stalls, photos: resolve(o.photos), db, seed,
+    bin: resolve(o.sluice), tiny, stalls, photos: resolve(o.photos), db, seed, nvml: o.nvml && resolve(o.nvml),
     data: new Datasets({ bin: resolve(o.sluice), photos: resolve(o.photos), root: join(work, 'data'), db }),
     note: (msg) => console.log(`# ${ctx.current}: ${msg}`),
   };

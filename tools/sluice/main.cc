@@ -6,6 +6,7 @@
 #include "datagen_command.h"
 #include "demo_command.h"
 #include "parquet_command.h"
+#include "report_command.h"
 #include "status_command.h"
 #include "preprocess_command.h"
 #include "run_command.h"
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
     "  preprocess write the tensor a model would see for an image (.npy)\n"
     "  run        run a batch inference job from a job file (resumable, exactly-once output)\n"
     "  status     a job's progress from its output alone (shards, rows, workers, stragglers)\n"
+    "  report     an HTML report of a whole job from its output (workers over time, stragglers)\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "preprocess") return sluice::cli::RunPreprocess(args);
   if (command == "run") return sluice::cli::RunJobCommand(args);
   if (command == "status") return sluice::cli::RunStatus(args);
+  if (command == "report") return sluice::cli::RunReport(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <stop_token>
 
@@ -14,6 +15,7 @@
 #include "progress_display.h"
 #include "sluice/job.h"
 #include "sluice/metrics.h"
+#include "sluice/report.h"
 #include "sluice/worker_identity.h"
 
 namespace sluice::cli {
@@ -22,9 +24,22 @@ namespace {
 std::stop_source g_stop;
 void OnSignal(int) { g_stop.request_stop(); }  // the plan drains what it can and stops
 
+/// The job as run, for the report: the file, then the --set overrides applied to it.
+std::string ReadJobText(const std::string& path, const std::vector<std::string>& sets) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!sets.empty()) {
+    text += "\n# overridden on the command line:\n";
+    for (const auto& s : sets) text += "#   --set " + s + "\n";
+  }
+  return text;
+}
+
 }  // namespace
 
 int RunJobCommand(const std::vector<std::string>& all_args) {
+  std::string command_line = "sluice run";
+  for (const auto& a : all_args) command_line += " " + a;
   std::vector<std::string> args;
   std::string job_file;
   bool overwrite = false;
@@ -55,8 +70,16 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   std::string metrics_addr;
   p.Int("--metrics-port", &metrics_port, "serve Prometheus metrics at http://127.0.0.1:PORT/metrics while the job runs");
   p.String("--metrics-addr", &metrics_addr, "HOST:PORT to serve Prometheus metrics on (e.g. 0.0.0.0:9400 for every interface)");
+  std::string report_path;
+  p.String("--report", &report_path, "write an HTML report of the run to this file (also when it stops with an error)");
   if (!p.Parse(args)) return p.exit_code();
   if (job_file.empty()) return p.Fail("needs a job file");
+  if (!report_path.empty()) {
+    if (Status st = CheckReportPath(report_path); !st.ok()) {
+      std::fprintf(stderr, "sluice run: %s\n", st.message().c_str());
+      return 2;
+    }
+  }
   if (workers > 0) worker_flags.workers = static_cast<int>(workers);
   auto worker = ResolveWorkerIdentity(worker_flags);
   if (!worker.ok()) {
@@ -110,17 +133,45 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;
-  ro.on_progress = [&display, &stats_mu, &latest, serving = metrics != nullptr](const PlanStats& s) {
+  ro.on_progress = [&display, &stats_mu, &latest, keep = metrics != nullptr || !report_path.empty()](const PlanStats& s) {
     display.Update(s);
-    if (!serving) return;  // the snapshot (timelines included) is copied only for a scraper
+    if (!keep) return;  // the snapshot (timelines included) is copied only for a scraper or a report
     std::lock_guard lock(stats_mu);
     latest = s;
   };
+  std::vector<BadRow> first_bad_rows;  // their messages, for the report
+  if (!report_path.empty()) {
+    ro.on_bad_row = [&stats_mu, &first_bad_rows](const BadRow& row) {
+      std::lock_guard lock(stats_mu);
+      if (first_bad_rows.size() < 20) first_bad_rows.push_back(row);
+    };
+  }
   ro.stop = g_stop.get_token();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   auto result = RunJob(*spec, ro);
   display.Finish();
+  if (!report_path.empty()) {
+    RunReportInput in;
+    in.title = job_file;
+    in.job_file_text = ReadJobText(job_file, sets);
+    in.command = command_line;
+    in.result = result.ok() ? &*result : nullptr;
+    in.status = result.status();
+    in.worker = *worker;
+    {
+      std::lock_guard lock(stats_mu);
+      in.stats = result.ok() ? result->stats : latest;
+      in.first_bad_rows = first_bad_rows;
+    }
+    if (Status st = WriteReport(report_path, RenderRunReport(in)); !st.ok()) {
+      std::fprintf(stderr, "sluice run: the report: %s\n", st.ToString().c_str());
+      report_path.clear();
+    }
+  }
+  const auto say_report = [&report_path] {
+    if (!report_path.empty()) std::fprintf(stderr, "report: %s\n", report_path.c_str());
+  };
   if (metrics && metrics->scrapes() > 0) {
     // Someone scrapes: let the final figures reach them (one more scrape, at most 15 s).
     if (result.ok()) {
@@ -131,6 +182,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   }
   if (!result.ok()) {
     std::fprintf(stderr, "sluice run: %s\n", result.status().ToString().c_str());
+    say_report();
     if (result.status().code() == StatusCode::kStalled) {
       // A thread may still be stuck inside the model or storage: leave without running
       // destructors under it. Nothing half-written was published; a rerun resumes.
@@ -140,6 +192,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
     return result.status().IsUserError() ? 2 : 1;
   }
   std::fprintf(stderr, "%s", result->Summary().c_str());
+  say_report();
   if (!summary_json.empty()) {
     std::ofstream(summary_json) << result->ToJson() << "\n";
   }
