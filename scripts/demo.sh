@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: generates (once, cached in ~/.cache/sluice-demo) ~2,000 JPEGs in Parquet with
 # `sluice datagen` and a resnet50 TorchScript with random weights (Debian's torchvision), links
-# them under ./data and ./models, then runs examples/imagenet-resnet50.yaml on the CPU.
+# them under ./data and ./models, then runs examples/imagenet-resnet50.yaml on the CPU and
+# writes its HTML report to ./demo-report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -25,4 +26,5 @@ PY
 fi
 ln -sfn "$CACHE/jpeg-$IMAGES" data/imagenet-demo
 ln -sfn "$CACHE/resnet50.pt" models/resnet50.pt
-exec "$SLUICE" run examples/imagenet-resnet50.yaml --overwrite
+# The run ends by naming its report (an HTML page of the run: open it in a browser).
+exec "$SLUICE" run examples/imagenet-resnet50.yaml --overwrite --report demo-report.html

@@ -88,6 +88,9 @@ struct RunOptions {
   /// worker that finds every shard published writes _manifest.json and _SUCCESS.
   WorkerIdentity worker;
   std::function<void(const PlanStats&)> on_progress;
+  /// Shards published (by any worker, as this one knows it) of the job's total: once before
+  /// the work starts, then after each shard this worker publishes; from executor threads.
+  std::function<void(int published, int total)> on_shards;
   /// Sees every bad row (recorded in _errors/ as well), from executor threads.
   std::function<void(const BadRow&)> on_bad_row;
   std::stop_token stop;

@@ -28,6 +28,8 @@ namespace sluice {
 /// per GPU when NVML is present (label gpu="0"): sluice_gpu_utilization_ratio,
 /// sluice_gpu_memory_used_bytes, sluice_gpu_memory_total_bytes.
 std::string PrometheusText(const PlanStats& stats, const std::string& labels);
+/// A job's shards: sluice_shards_published (by any worker, as this one knows it) and sluice_shards_total.
+std::string PrometheusShardsText(int published, int total, const std::string& labels);
 
 class MetricsServer {
  public:

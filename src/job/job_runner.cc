@@ -254,6 +254,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   result.rows_total = input.total_rows;
   result.shards_total = static_cast<int>(input.shards.size());
   result.shards_resumed = queue.own_published_at_start();
+  auto shards_known = std::make_shared<std::atomic<int>>(static_cast<int>(published_at_start.size()));
+  if (options.on_shards) options.on_shards(*shards_known, result.shards_total);
 
   // 3. The plan, in rounds: read -> preprocess -> batch -> model -> write over the shards the
   // queue hands out; between rounds a worker with several waits for shards to take over.
@@ -310,8 +312,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     };
     job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns,
                           out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin()), spec.output.tensor_layout, nullptr};
-    ospec.on_published = [&queue, &reporter](int shard, int64_t written, int64_t bad) {
+    ospec.on_published = [&queue, &reporter, &options, shards_known, total = result.shards_total](int shard, int64_t written, int64_t bad) {
       queue.Published(shard);
+      if (options.on_shards) options.on_shards(shards_known->fetch_add(1) + 1, total);
       reporter->Update([&](job::WorkerReport& r) {
         ++r.shards_done;
         r.published.push_back(shard);

@@ -93,4 +93,13 @@ std::string PrometheusText(const PlanStats& stats, const std::string& labels) {
   return w.Take();
 }
 
+std::string PrometheusShardsText(int published, int total, const std::string& labels) {
+  Writer w(labels);
+  w.Family("sluice_shards_published", "gauge", "Shards of the job published (by any worker, as this one knows it).");
+  w.Sample(published);
+  w.Family("sluice_shards_total", "gauge", "Shards of the job.");
+  w.Sample(total);
+  return w.Take();
+}
+
 }  // namespace sluice

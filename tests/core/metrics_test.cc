@@ -50,6 +50,40 @@ TEST(PrometheusTextTest, EveryFamilyHasHelpAndTypeAndLabelsAreEscaped) {
   EXPECT_EQ(PrometheusText(TwoStages(), "").find("{worker"), std::string::npos);
 }
 
+TEST(PrometheusTextTest, GpusAndShards) {
+  PlanStats s = TwoStages();
+  EXPECT_EQ(PrometheusText(s, "").find("sluice_gpu_"), std::string::npos);  // no NVML: no GPU families
+  GpuStats g;
+  g.index = 1;
+  g.memory_total_bytes = 80;
+  g.timeline.push_back({2.0, 0.75, 40});
+  s.gpus.push_back(g);
+  const std::string text = PrometheusText(s, "worker=\"0\"");
+  EXPECT_NE(text.find("sluice_gpu_utilization_ratio{gpu=\"1\",worker=\"0\"} 0.75\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_gpu_memory_used_bytes{gpu=\"1\",worker=\"0\"} 40\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_gpu_memory_total_bytes{gpu=\"1\",worker=\"0\"} 80\n"), std::string::npos);
+  const std::string shards = PrometheusShardsText(3, 10, "");
+  EXPECT_NE(shards.find("# TYPE sluice_shards_published gauge\nsluice_shards_published 3\n"), std::string::npos) << shards;
+  EXPECT_NE(shards.find("sluice_shards_total 10\n"), std::string::npos);
+}
+
+TEST(ThroughputVerdictTest, NamesTheBusiestStageAndTheIdlest) {
+  PlanStats s;
+  s.wall_s = 10;
+  StageStats read{}, pre{}, model{}, write{};
+  read.name = "read", read.kind = "source", read.busy_s = 9;  // the source is never the verdict
+  pre.name = "preprocess", pre.kind = "map", pre.max_concurrency = 2, pre.busy_s = 8, pre.idle_s = 10;
+  model.name = "model", model.kind = "actor", model.max_concurrency = 1, model.busy_s = 9.7;
+  write.name = "write", write.kind = "sink";
+  s.stages = {read, pre, model, write};
+  const ThroughputVerdict v = ExplainThroughput(s);
+  EXPECT_EQ(v.bottleneck, "model");
+  EXPECT_NEAR(v.busy_share, 0.97, 1e-9);
+  EXPECT_EQ(v.explanation.rfind("model busy 97% of its time; preprocess idle 50%: the model limits this run; more GPUs", 0), 0u) << v.explanation;
+  s.stages[2].busy_s = 2;  // nothing busy most of the time: the input limited it
+  EXPECT_NE(ExplainThroughput(s).explanation.find("no stage was busy most of the time"), std::string::npos);
+}
+
 std::string Get(int port, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

@@ -51,6 +51,8 @@ scrape_configs:
     expect(rows.length === 1 && rows[0].value[1] === '230', () => `rows written as Prometheus saw them: ${JSON.stringify(rows)}\n${promLog.slice(-2000)}`);
     const model = await promQuery(promPort, 'max_over_time(sluice_stage_rows_in_total{stage="model"}[5m])');
     expect(model.length === 1 && model[0].value[1] === '230', () => `model rows: ${JSON.stringify(model)}`);
+    const shards = await promQuery(promPort, 'max_over_time(sluice_shards_published[5m]) / max_over_time(sluice_shards_total[5m])');
+    expect(shards.length === 1 && shards[0].value[1] === '1', () => `shards published of total: ${JSON.stringify(shards)}`);
     const samples = await promQuery(promPort, 'count_over_time(sluice_in_flight_bytes[5m])');
     expect(samples.length === 1 && Number(samples[0].value[1]) >= 3, () => `scrapes while running: ${JSON.stringify(samples)}`);
     ctx.note(`Prometheus took ${samples[0].value[1]} scrapes of the running job; rows written ${rows[0].value[1]}`);

@@ -103,6 +103,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   // Metrics: bound before any work, so a port in use fails at once.
   std::mutex stats_mu;
   PlanStats latest;
+  std::pair<int, int> shards{0, 0};  // published, total
   std::unique_ptr<MetricsServer> metrics;
   if (metrics_port >= 0 || !metrics_addr.empty()) {
     MetricsServer::Options mo;
@@ -115,9 +116,9 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
       mo.port = static_cast<int>(metrics_port);
     }
     const std::string labels = worker->count > 1 ? "worker=\"" + std::to_string(worker->rank) + "\"" : "";
-    mo.render = [&stats_mu, &latest, labels] {
+    mo.render = [&stats_mu, &latest, &shards, labels] {
       std::lock_guard lock(stats_mu);
-      return PrometheusText(latest, labels);
+      return PrometheusText(latest, labels) + PrometheusShardsText(shards.first, shards.second, labels);
     };
     auto server = MetricsServer::Start(std::move(mo));
     if (!server.ok()) {
@@ -138,6 +139,10 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
     if (!keep) return;  // the snapshot (timelines included) is copied only for a scraper or a report
     std::lock_guard lock(stats_mu);
     latest = s;
+  };
+  ro.on_shards = [&stats_mu, &shards](int published, int total) {
+    std::lock_guard lock(stats_mu);
+    shards = {published, total};
   };
   std::vector<BadRow> first_bad_rows;  // their messages, for the report
   if (!report_path.empty()) {
