@@ -338,8 +338,16 @@ model: {uri: "$WORK/models/$model.pt", device: cuda, batch_size: $batch, dtype: 
 output: {uri: "$WORK/out-$kind"}
 resources: {memory: 8GiB}
 YAML
-  "$sluice" run "$WORK/job-$kind.yaml" --overwrite --progress plain --summary-json "$WORK/e2e-$kind.json" || return 1
+  "$sluice" run "$WORK/job-$kind.yaml" --overwrite --progress plain --summary-json "$WORK/e2e-$kind.json" \
+    --report "$OUT_DIR/report-$kind.html" || return 1
   s=$(sed -n 's/.*"rows_per_s": *\([0-9.]*\).*/\1/p' "$WORK/e2e-$kind.json")
+  # The GPU as NVML saw it during the run (the report's GPU timelines; empty without NVML).
+  local g
+  g=$("$PY" -c 'import json, sys
+gpus = json.load(open(sys.argv[1]))["stats"]["gpus"]
+print(" ".join("nvml_gpu%d=%s avg_util=%.3f peak_mem_mib=%d samples=%d" % (x["index"], x["name"].replace(" ", "_"), x["avg_utilization"],
+      x["peak_memory_used_bytes"] >> 20, len(x["timeline"])) for x in gpus) or "nvml=none")' "$WORK/e2e-$kind.json")
+  echo "e2e kind=$kind $g" | tee -a "$RESULTS"
   "$sluice" run "$WORK/job-$kind.yaml" --overwrite --progress none --set model.normalize=host \
     --summary-json "$WORK/e2e-$kind-host.json" || return 1
   h=$(sed -n 's/.*"rows_per_s": *\([0-9.]*\).*/\1/p' "$WORK/e2e-$kind-host.json")

@@ -94,7 +94,9 @@ struct PlanStats {
 /// What limited a plan's throughput, in words a person can act on.
 struct ThroughputVerdict {
   std::string bottleneck;   // the busiest working stage (not the source, rebatch or sink); empty when none ran
-  double busy_share = 0;    // its busy time over (wall time x its most workers)
+  double busy_share = 0;    // its busy time over (wall time x its most workers): the pipeline's efficiency
+                            // against what that stage can do alone
+  double ceiling_rows_per_s = 0;  // what it can do alone: rows per busy second x its most workers
   std::string explanation;  // e.g. "model busy 97% of its time; preprocess idle 41%: the model limits this run; ..."
 };
 ThroughputVerdict ExplainThroughput(const PlanStats& stats);

@@ -107,6 +107,7 @@ ThroughputVerdict ExplainThroughput(const PlanStats& stats) {
     if (v.bottleneck.empty() || busy > v.busy_share) {
       v.bottleneck = s.name;
       v.busy_share = busy;
+      v.ceiling_rows_per_s = s.busy_s > 0 ? static_cast<double>(s.rows_in) / s.busy_s * std::max(1, s.max_concurrency) : 0;
     }
   }
   if (v.bottleneck.empty()) return v;

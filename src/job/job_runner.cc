@@ -91,42 +91,50 @@ MapFn PassThroughMap(std::string from, std::string to) {
   };
 }
 
-/// Adds one round's stage figures to the run's (several rounds: a worker that took shards over).
-void AddRound(const PlanStats& round, PlanStats* run) {
-  if (run->stages.empty()) {
-    *run = round;
-    return;
-  }
-  // Timelines continue: the round's times start where the run's so far end, its totals on top.
-  const double t0 = run->wall_s;
+/// The run so far (`earlier` rounds, maybe none) and the `round` now running or just ended, as
+/// one: the round's current figures (queues, workers, bytes in flight), counters summed, peaks
+/// the larger, and timelines continued (the round's times start where the earlier ones end,
+/// its running totals on top of theirs). A worker that took shards over runs several rounds.
+PlanStats CombineRounds(const PlanStats& earlier, const PlanStats& round) {
+  if (earlier.stages.empty()) return round;
+  PlanStats run = round;
+  const double t0 = earlier.wall_s;
+  run.wall_s += t0;
+  run.peak_in_flight_bytes = std::max(earlier.peak_in_flight_bytes, round.peak_in_flight_bytes);
+  run.peak_rss_bytes = std::max(earlier.peak_rss_bytes, round.peak_rss_bytes);
+  run.rss_at_start_bytes = earlier.rss_at_start_bytes;
+  run.bad_row_count += earlier.bad_row_count;
+  run.timeline = earlier.timeline;
   for (PlanSample p : round.timeline) {
     p.t_s += t0;
-    run->timeline.push_back(p);
+    run.timeline.push_back(p);
   }
-  for (size_t g = 0; g < run->gpus.size() && g < round.gpus.size(); ++g) {
-    for (GpuStats::Point p : round.gpus[g].timeline) {
+  for (size_t g = 0; g < run.gpus.size() && g < earlier.gpus.size(); ++g) {
+    GpuStats& now = run.gpus[g];
+    const GpuStats& before = earlier.gpus[g];
+    std::vector<GpuStats::Point> points = before.timeline;
+    for (GpuStats::Point p : now.timeline) {
       p.t_s += t0;
-      run->gpus[g].timeline.push_back(p);
+      points.push_back(p);
     }
-    run->gpus[g].peak_memory_used_bytes = std::max(run->gpus[g].peak_memory_used_bytes, round.gpus[g].peak_memory_used_bytes);
+    const double n_before = static_cast<double>(before.timeline.size()), n_now = static_cast<double>(now.timeline.size());
+    if (n_before + n_now > 0) now.avg_utilization = (before.avg_utilization * n_before + now.avg_utilization * n_now) / (n_before + n_now);
+    now.peak_memory_used_bytes = std::max(now.peak_memory_used_bytes, before.peak_memory_used_bytes);
+    now.timeline = std::move(points);
   }
-  for (size_t i = 0; i < run->stages.size() && i < round.stages.size(); ++i) {
-    const StageStats& a = run->stages[i];
-    for (TimelinePoint p : round.stages[i].timeline) {
+  for (size_t i = 0; i < run.stages.size() && i < earlier.stages.size(); ++i) {
+    StageStats& a = run.stages[i];
+    const StageStats& b = earlier.stages[i];
+    std::vector<TimelinePoint> points = b.timeline;
+    for (TimelinePoint p : a.timeline) {
       p.t_s += t0;
-      p.rows_done += a.kind == "sink" ? a.rows_in : a.rows_out;
-      p.busy_s += a.busy_s;
-      p.idle_s += a.idle_s;
-      p.blocked_s += a.blocked_s;
-      run->stages[i].timeline.push_back(p);
+      p.rows_done += b.kind == "sink" ? b.rows_in : b.rows_out;
+      p.busy_s += b.busy_s;
+      p.idle_s += b.idle_s;
+      p.blocked_s += b.blocked_s;
+      points.push_back(p);
     }
-  }
-  run->wall_s += round.wall_s;
-  run->peak_in_flight_bytes = std::max(run->peak_in_flight_bytes, round.peak_in_flight_bytes);
-  run->peak_rss_bytes = std::max(run->peak_rss_bytes, round.peak_rss_bytes);
-  for (size_t i = 0; i < run->stages.size() && i < round.stages.size(); ++i) {
-    StageStats& a = run->stages[i];
-    const StageStats& b = round.stages[i];
+    a.timeline = std::move(points);
     a.rows_in += b.rows_in;
     a.rows_out += b.rows_out;
     a.batches_in += b.batches_in;
@@ -138,7 +146,10 @@ void AddRound(const PlanStats& round, PlanStats* run) {
     a.blocked_s += b.blocked_s;
     a.bad_rows += b.bad_rows;
     a.max_concurrency = std::max(a.max_concurrency, b.max_concurrency);
+    a.min_concurrency = std::min(a.min_concurrency, b.min_concurrency);
+    a.max_queue_batches = std::max(a.max_queue_batches, b.max_queue_batches);
   }
+  return run;
 }
 
 }  // namespace
@@ -334,9 +345,10 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     eo.memory_budget = spec.resources.memory;
     eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
     eo.stop = options.stop;
-    eo.on_progress = [&options, &reporter](const PlanStats& s) {
+    eo.on_progress = [&options, &reporter, &result](const PlanStats& s) {
       reporter->Update([&](job::WorkerReport& r) { r.SetStages(s); });
-      if (options.on_progress) options.on_progress(s);
+      // Earlier rounds' figures only change between rounds, never while this one runs.
+      if (options.on_progress) options.on_progress(CombineRounds(result.stats, s));
     };
     eo.on_bad_row = [bad_count, limit, total = input.total_rows, &options](const BadRow& row) -> Status {
       if (options.on_bad_row) options.on_bad_row(row);
@@ -363,7 +375,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     for (const auto& s : stats.stages) {
       if (s.name == "write") result.rows_written += s.rows_in;
     }
-    AddRound(stats, &result.stats);
+    result.stats = CombineRounds(result.stats, stats);
     return Status::OK();
   };
 

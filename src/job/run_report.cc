@@ -84,7 +84,8 @@ std::string RenderRunReport(const RunReportInput& in) {
   std::string d = "{\"kind\":\"run\",\"title\":" + Quoted(in.title) + ",\"generated_at\":" + Quoted(UtcNow()) +
                   ",\"status\":" + Quoted(in.status.ok() ? "OK" : in.status.ToString()) +
                   ",\"worker\":" + Quoted(in.worker.count > 1 ? in.worker.Describe() : "") + ",\"bottleneck\":" + Quoted(verdict.bottleneck) +
-                  ",\"verdict\":" + Quoted(verdict.explanation);
+                  ",\"verdict\":" + Quoted(verdict.explanation) +
+                  ",\"efficiency\":" + std::to_string(verdict.busy_share) + ",\"ceiling_rows_per_s\":" + std::to_string(verdict.ceiling_rows_per_s);
   d += ",\"result\":";
   if (in.result != nullptr) {
     std::string r = in.result->ToJson();  // ends with its stats: drop them, they follow once

@@ -79,6 +79,7 @@ TEST(ThroughputVerdictTest, NamesTheBusiestStageAndTheIdlest) {
   const ThroughputVerdict v = ExplainThroughput(s);
   EXPECT_EQ(v.bottleneck, "model");
   EXPECT_NEAR(v.busy_share, 0.97, 1e-9);
+  EXPECT_EQ(v.ceiling_rows_per_s, 0);  // no rows through it: no ceiling
   EXPECT_EQ(v.explanation.rfind("model busy 97% of its time; preprocess idle 50%: the model limits this run; more GPUs", 0), 0u) << v.explanation;
   s.stages[2].busy_s = 2;  // nothing busy most of the time: the input limited it
   EXPECT_NE(ExplainThroughput(s).explanation.find("no stage was busy most of the time"), std::string::npos);
