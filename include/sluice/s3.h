@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "sluice/aws_credentials.h"
 #include "sluice/filesystem.h"
 #include "sluice/status.h"
 
@@ -38,7 +39,11 @@ struct S3Options {
   std::string access_key;
   std::string secret_key;
   std::string session_token;
-  /// Send unsigned requests (public buckets). Also used when no credentials are configured.
+  /// Where credentials come from (aws_credentials.h); when set, the keys above are not used.
+  /// FromEnvironment sets the default chain.
+  std::shared_ptr<AwsCredentialsProvider> credentials;
+  /// Send unsigned requests (public buckets): AWS_NO_SIGN_REQUEST=true or a profile's
+  /// no_sign_request = true, or no credentials given to MakeS3FileSystem at all.
   bool anonymous = false;
   /// auto: path-style for custom endpoints (MinIO, s3rver), virtual-hosted on AWS.
   enum class Addressing { kAuto, kPath, kVirtualHosted } addressing = Addressing::kAuto;
@@ -57,11 +62,13 @@ struct S3Options {
   /// Objects up to this size are written with one PUT.
   int64_t multipart_threshold = 16 << 20;
 
-  /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION /
-  /// AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_PROFILE with
-  /// ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE),
-  /// SLUICE_S3_MAX_ATTEMPTS, SLUICE_S3_TIMEOUT_MS, SLUICE_S3_READ_AHEAD; environment
-  /// variables win over the files, like the AWS CLI.
+  /// Credentials: the default chain of aws_credentials.h (environment keys, web identity,
+  /// the profile's keys / role / credential_process, container credentials, IMDS);
+  /// AWS_NO_SIGN_REQUEST for unsigned requests. AWS_REGION / AWS_DEFAULT_REGION,
+  /// AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_PROFILE with ~/.aws/credentials and
+  /// ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), SLUICE_S3_MAX_ATTEMPTS,
+  /// SLUICE_S3_TIMEOUT_MS, SLUICE_S3_READ_AHEAD; environment variables win over the files,
+  /// like the AWS CLI.
   static Result<S3Options> FromEnvironment();
 };
 
@@ -83,6 +90,10 @@ Result<std::shared_ptr<S3FileSystem>> MakeS3FileSystem(const S3Options& options)
 /// The process-wide S3 filesystem behind FileSystemFor("s3://..."), configured from the
 /// environment on first use.
 Result<std::shared_ptr<FileSystem>> DefaultS3FileSystem();
+
+/// Resolves the process-wide S3 filesystem's credentials now (a job checks this before any
+/// work when it reads or writes s3://); the error names every source tried.
+Status CheckDefaultS3Credentials();
 
 /// Bytes held by read-ahead buffers of every S3 file in this process.
 int64_t ReadAheadBytesInFlight();

@@ -17,6 +17,7 @@
 #include "sluice/huge_pages.h"
 #include "sluice/inference.h"
 #include "sluice/json_lines.h"
+#include "sluice/s3.h"
 
 namespace sluice {
 namespace {
@@ -156,7 +157,10 @@ PlanStats CombineRounds(const PlanStats& earlier, const PlanStats& round) {
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  // 1. Everything that can fail before any work: input, model, output.
+  // 1. Everything that can fail before any work: credentials, input, model, output.
+  bool uses_s3 = spec.output.uri.rfind("s3://", 0) == 0;
+  for (const auto& u : spec.input.uris) uses_s3 = uses_s3 || u.rfind("s3://", 0) == 0;
+  if (uses_s3) RETURN_IF_ERROR(CheckDefaultS3Credentials());
   ASSIGN_OR_RETURN(job::JobInput input, job::PlanInput(spec));
   ASSIGN_OR_RETURN(auto backend, GetBackend(spec.model.backend));
   if (spec.model.uri.find("://") != std::string::npos) {

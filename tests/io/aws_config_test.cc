@@ -65,10 +65,14 @@ TEST_F(AwsConfigTest, EnvironmentWins) {
   EXPECT_EQ(o.max_attempts, 3);
 }
 
-TEST_F(AwsConfigTest, NoCredentialsMeansAnonymous) {
+TEST_F(AwsConfigTest, UnsignedOnlyWhenAskedFor) {
   std::ofstream(dir_ + "/credentials") << "";
   S3Options o = S3Options::FromEnvironment().value();
-  EXPECT_TRUE(o.anonymous);
+  EXPECT_FALSE(o.anonymous);  // no keys here: the credential chain looks further on the first request
+  EXPECT_NE(o.credentials, nullptr);
+  setenv("AWS_NO_SIGN_REQUEST", "true", 1);
+  EXPECT_TRUE(S3Options::FromEnvironment().value().anonymous);
+  unsetenv("AWS_NO_SIGN_REQUEST");
 }
 
 TEST_F(AwsConfigTest, ClearErrorsWithoutSecrets) {

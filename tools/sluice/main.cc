@@ -7,6 +7,7 @@
 #include "demo_command.h"
 #include "parquet_command.h"
 #include "report_command.h"
+#include "s3_command.h"
 #include "status_command.h"
 #include "preprocess_command.h"
 #include "run_command.h"
@@ -25,6 +26,7 @@ constexpr const char* kUsage =
     "  run        run a batch inference job from a job file (resumable, exactly-once output)\n"
     "  status     a job's progress from its output alone (shards, rows, workers, stragglers)\n"
     "  report     an HTML report of a whole job from its output (workers over time, stragglers)\n"
+    "  s3         s3 credentials: which AWS credentials sluice finds here, and from where\n"
     "  version    print the version\n"
     "  help       show this help\n"
     "\n"
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   if (command == "run") return sluice::cli::RunJobCommand(args);
   if (command == "status") return sluice::cli::RunStatus(args);
   if (command == "report") return sluice::cli::RunReport(args);
+  if (command == "s3") return sluice::cli::RunS3(args);
   if (command == "version" || command == "--version") {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

@@ -1,63 +1,15 @@
 // S3Options::FromEnvironment: the AWS CLI's configuration rules, for the settings S3 needs.
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <string>
 
+#include "io/s3/aws_profile.h"
+#include "sluice/aws_credentials.h"
 #include "sluice/s3.h"
 
 namespace sluice {
 namespace {
 
-using Section = std::map<std::string, std::string>;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
-/// An INI file as the AWS CLI reads it: [section], key = value, # and ; comments. Indented
-/// lines under a key (nested service settings such as `s3 =`) are read as "key.sub".
-Result<std::map<std::string, Section>> ReadIni(const std::string& path) {
-  std::map<std::string, Section> out;
-  std::ifstream in(path);
-  if (!in) return out;  // a missing file is no configuration, not an error
-  std::string line, section, parent;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    const bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
-    const std::string t = Trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
-    if (t.front() == '[') {
-      if (t.back() != ']') return Status::InvalidArgument("'" + path + "' line " + std::to_string(number) + ": bad section header");
-      section = Trim(t.substr(1, t.size() - 2));
-      parent.clear();
-      continue;
-    }
-    const size_t eq = t.find('=');
-    if (eq == std::string::npos) return Status::InvalidArgument("'" + path + "' line " + std::to_string(number) + ": expected key = value");
-    const std::string key = Trim(t.substr(0, eq)), value = Trim(t.substr(eq + 1));
-    if (indented && !parent.empty()) {
-      out[section][parent + "." + key] = value;
-    } else {
-      out[section][key] = value;
-      parent = value.empty() ? key : "";
-    }
-  }
-  return out;
-}
-
-std::string Home() {
-  const std::string h = Env("HOME");
-  return h.empty() ? "/root" : h;
-}
+using s3::Env;
 
 Result<int> EnvInt(const char* name, int fallback) {
   const std::string v = Env(name);
@@ -68,47 +20,45 @@ Result<int> EnvInt(const char* name, int fallback) {
   return static_cast<int>(n);
 }
 
+bool IsTrue(const std::string& v) { return v == "true" || v == "TRUE" || v == "True" || v == "1"; }
+
 }  // namespace
 
 Result<S3Options> S3Options::FromEnvironment() {
   S3Options o;
-  std::string profile = Env("AWS_PROFILE");
-  const bool profile_named = !profile.empty();
-  if (profile.empty()) profile = "default";
-
-  std::string creds_path = Env("AWS_SHARED_CREDENTIALS_FILE");
-  if (creds_path.empty()) creds_path = Home() + "/.aws/credentials";
-  std::string config_path = Env("AWS_CONFIG_FILE");
-  if (config_path.empty()) config_path = Home() + "/.aws/config";
-  ASSIGN_OR_RETURN(auto creds_file, ReadIni(creds_path));
-  ASSIGN_OR_RETURN(auto config_file, ReadIni(config_path));
-  const std::string config_section = profile == "default" ? "default" : "profile " + profile;
-  if (profile_named && !creds_file.count(profile) && !config_file.count(config_section)) {
-    return Status::InvalidArgument("AWS_PROFILE='" + profile + "' is not in '" + creds_path + "' or '" + config_path + "'");
+  ASSIGN_OR_RETURN(s3::AwsFiles files, s3::ReadAwsFiles());
+  const std::string profile = s3::ProfileName();
+  bool found = false;
+  const s3::IniSection settings = files.Profile(profile, &found);
+  if (!Env("AWS_PROFILE").empty() && !found) {
+    return Status::InvalidArgument("AWS_PROFILE='" + profile + "' is not in '" + files.credentials_path + "' or '" + files.config_path + "'");
   }
-  Section settings = config_file[config_section];
-  for (const auto& [k, v] : creds_file[profile]) settings[k] = v;  // the credentials file wins
   auto setting = [&](const char* env, const std::string& key) {
     const std::string e = env ? Env(env) : "";
-    if (!e.empty()) return e;
-    auto it = settings.find(key);
-    return it == settings.end() ? std::string() : it->second;
+    return e.empty() ? s3::Setting(settings, key) : e;
   };
 
-  // Credentials come as a set: environment keys replace the profile's entirely.
+  // Long-term keys known without contacting anything (environment keys replace the profile's
+  // entirely); every other source is the credential chain's, resolved on the first request.
   if (!Env("AWS_ACCESS_KEY_ID").empty()) {
     o.access_key = Env("AWS_ACCESS_KEY_ID");
     o.secret_key = Env("AWS_SECRET_ACCESS_KEY");
     o.session_token = Env("AWS_SESSION_TOKEN");
-  } else {
-    o.access_key = setting(nullptr, "aws_access_key_id");
-    o.secret_key = setting(nullptr, "aws_secret_access_key");
-    o.session_token = setting(nullptr, "aws_session_token");
+    if (o.secret_key.empty()) {
+      return Status::InvalidArgument("AWS_ACCESS_KEY_ID is set but no secret access key (AWS_SECRET_ACCESS_KEY)");
+    }
+  } else if (s3::Setting(settings, "role_arn").empty()) {
+    o.access_key = s3::Setting(settings, "aws_access_key_id");
+    o.secret_key = s3::Setting(settings, "aws_secret_access_key");
+    o.session_token = s3::Setting(settings, "aws_session_token");
+    if (!o.access_key.empty() && o.secret_key.empty()) {
+      return Status::InvalidArgument("profile '" + profile + "' has aws_access_key_id but no aws_secret_access_key (in '" +
+                                     files.credentials_path + "' or '" + files.config_path + "')");
+    }
   }
-  if (!o.access_key.empty() && o.secret_key.empty()) {
-    return Status::InvalidArgument("an AWS access key id is set but no secret access key (AWS_SECRET_ACCESS_KEY or aws_secret_access_key in '" + creds_path + "')");
-  }
-  o.anonymous = o.access_key.empty();
+  // Unsigned requests (public buckets) only when asked for, like `aws s3 --no-sign-request`.
+  o.anonymous = IsTrue(setting("AWS_NO_SIGN_REQUEST", "no_sign_request"));
+  if (!o.anonymous) o.credentials = DefaultCredentialsChain();
 
   std::string region = setting("AWS_REGION", "region");
   if (region.empty()) region = Env("AWS_DEFAULT_REGION");

@@ -50,6 +50,14 @@ bool Retryable(const HttpResponse& r) {
 
 std::string Uri(const std::string& bucket, const std::string& key) { return "s3://" + bucket + "/" + key; }
 
+/// An answer that says the signing keys expired (a HEAD's error has no body to say so).
+bool ExpiredAnswer(const std::string& method, const std::string& session_token, const HttpResponse& r) {
+  if (r.transport_error || (r.status != 400 && r.status != 403)) return false;
+  const std::string code = XmlText(r.body, "Code");
+  if (code == "ExpiredToken" || code == "ExpiredTokenException" || code == "TokenRefreshRequired" || code == "InvalidToken") return true;
+  return method == "HEAD" && r.body.empty() && !session_token.empty();
+}
+
 std::string Attempts(int n) { return std::to_string(n) + (n == 1 ? " attempt" : " attempts"); }
 
 }  // namespace
@@ -58,12 +66,29 @@ S3Client::S3Client(S3Options options) : options_(std::move(options)), http_(opti
   const Endpoint ep = ParseEndpoint(options_);
   scheme_ = ep.scheme;
   host_ = ep.host;
-  if (!options_.anonymous) creds_ = {options_.access_key, options_.secret_key, options_.session_token};
+  if (options_.anonymous) {
+    credentials_ = nullptr;
+  } else if (options_.credentials) {
+    credentials_ = options_.credentials;
+  } else if (!options_.access_key.empty()) {
+    credentials_ = StaticCredentialsProvider({options_.access_key, options_.secret_key, options_.session_token, 0, "static"});
+  }
 }
 
 S3Stats S3Client::stats() const { return {requests_.load(), retries_.load(), bytes_read_.load(), bytes_written_.load()}; }
 
-HttpResponse S3Client::Attempt(const Call& call) {
+Result<HttpResponse> S3Client::Attempt(const Call& call) {
+  if (!credentials_) return Perform(call, nullptr);
+  ASSIGN_OR_RETURN(AwsCredentials c, credentials_->Get());
+  HttpResponse r = Perform(call, &c);
+  if (!ExpiredAnswer(call.method, c.session_token, r)) return r;
+  // The keys expired on the way (or were revoked): new ones, and this attempt once more.
+  credentials_->Invalidate();
+  ASSIGN_OR_RETURN(c, credentials_->Get());
+  return Perform(call, &c);
+}
+
+HttpResponse S3Client::Perform(const Call& call, const AwsCredentials* creds) {
   const bool vhost = VirtualHosted(options_, call.bucket);
   const std::string host = vhost ? call.bucket + "." + host_ : host_;
   std::string path = vhost ? "/" : "/" + UriEncode(call.bucket, true) + (call.key.empty() && call.method != "PUT" ? "" : "/");
@@ -81,12 +106,12 @@ HttpResponse S3Client::Attempt(const Call& call) {
   req.request_timeout_ms = options_.request_timeout_ms;
   req.connect_timeout_ms = options_.connect_timeout_ms;
   const std::string payload = call.body_size > 0 ? Sha256Hex(call.body, static_cast<size_t>(call.body_size)) : Sha256Hex("");
-  if (creds_.empty()) {
+  if (creds == nullptr) {
     req.headers = call.headers;
     req.headers.emplace_back("x-amz-content-sha256", payload);
   } else {
     SigningInput in{call.method, host, path, call.query, call.headers, payload, options_.region, AmzDateNow()};
-    Signature sig = SignV4(in, creds_);
+    Signature sig = SignV4(in, {creds->access_key, creds->secret_key, creds->session_token});
     for (auto& [k, v] : sig.headers) {
       if (k != "host") req.headers.emplace_back(k, v);
     }
@@ -125,7 +150,7 @@ Status S3Client::ErrorFor(const Call& call, const std::string& what, const HttpR
 
 Result<HttpResponse> S3Client::Send(const Call& call, const std::string& what) {
   for (int attempt = 1;; ++attempt) {
-    HttpResponse r = Attempt(call);
+    ASSIGN_OR_RETURN(HttpResponse r, Attempt(call));
     const bool ok = !r.transport_error && r.status >= 200 && r.status < 300 && XmlElements(r.body, "Error").empty();
     if (ok) return r;
     if (!Retryable(r) || attempt >= options_.max_attempts) return ErrorFor(call, what, r, attempt);
@@ -150,7 +175,7 @@ Status S3Client::GetRange(const std::string& bucket, const std::string& key, int
     call.headers.emplace_back("Range", "bytes=" + std::to_string(from) + "-" + std::to_string(to));
     call.sink = dest + got;
     call.sink_capacity = length - got;
-    HttpResponse r = Attempt(call);
+    ASSIGN_OR_RETURN(HttpResponse r, Attempt(call));
     // The reply must start where we asked (Content-Range: bytes FROM-TO/SIZE).
     auto range = r.headers.find("content-range");
     const bool right_start = range == r.headers.end() || range->second.rfind("bytes " + std::to_string(from) + "-", 0) == 0;

@@ -68,8 +68,11 @@ class S3Client {
     uint8_t* sink = nullptr;
     int64_t sink_capacity = 0;
   };
-  /// One attempt: URL, signature, request.
-  HttpResponse Attempt(const Call& call);
+  /// One attempt: credentials, URL, signature, request; once more with new credentials when
+  /// the answer says the keys expired. Fails only when no credentials can be had.
+  Result<HttpResponse> Attempt(const Call& call);
+  /// The request signed with `creds` (unsigned when null).
+  HttpResponse Perform(const Call& call, const AwsCredentials* creds);
   /// Attempts until success, a non-retryable answer, or max_attempts. `what` names the
   /// operation in errors.
   Result<HttpResponse> Send(const Call& call, const std::string& what);
@@ -79,7 +82,7 @@ class S3Client {
   S3Options options_;
   std::string scheme_;  // of the endpoint: http or https
   std::string host_;    // of the endpoint: host[:port]
-  Credentials creds_;
+  std::shared_ptr<AwsCredentialsProvider> credentials_;  // null: unsigned requests
   HttpClient http_;
   mutable std::atomic<int64_t> requests_{0}, retries_{0}, bytes_read_{0}, bytes_written_{0};
 };

@@ -84,19 +84,52 @@ Result<std::shared_ptr<S3FileSystem>> MakeS3FileSystem(const S3Options& options)
     return Status::InvalidArgument("S3 credentials need both an access key id and a secret access key");
   }
   S3Options o = options;
-  if (o.access_key.empty()) o.anonymous = true;
+  if (o.access_key.empty() && !o.credentials) o.anonymous = true;  // nothing to sign with
   return std::shared_ptr<S3FileSystem>(std::make_shared<S3FileSystemImpl>(o));
 }
 
+namespace {
+
+struct DefaultS3 {
+  std::mutex mu;
+  std::shared_ptr<S3FileSystem> fs;
+  std::shared_ptr<AwsCredentialsProvider> credentials;  // the filesystem's (null: unsigned requests)
+};
+
+DefaultS3& Default() {
+  static DefaultS3 d;
+  return d;
+}
+
+Status EnsureDefault(DefaultS3& d) {
+  if (d.fs) return Status::OK();
+  ASSIGN_OR_RETURN(S3Options options, S3Options::FromEnvironment());
+  d.credentials = options.anonymous ? nullptr : options.credentials;
+  ASSIGN_OR_RETURN(d.fs, MakeS3FileSystem(options));
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<std::shared_ptr<FileSystem>> DefaultS3FileSystem() {
-  static std::mutex mu;
-  static std::shared_ptr<S3FileSystem> fs;
-  std::lock_guard lock(mu);
-  if (!fs) {
-    ASSIGN_OR_RETURN(S3Options options, S3Options::FromEnvironment());
-    ASSIGN_OR_RETURN(fs, MakeS3FileSystem(options));
+  DefaultS3& d = Default();
+  std::lock_guard lock(d.mu);
+  RETURN_IF_ERROR(EnsureDefault(d));
+  return std::shared_ptr<FileSystem>(d.fs);
+}
+
+Status CheckDefaultS3Credentials() {
+  DefaultS3& d = Default();
+  std::shared_ptr<AwsCredentialsProvider> credentials;
+  {
+    std::lock_guard lock(d.mu);
+    RETURN_IF_ERROR(EnsureDefault(d));
+    credentials = d.credentials;
   }
-  return std::shared_ptr<FileSystem>(fs);
+  if (!credentials) return Status::OK();  // AWS_NO_SIGN_REQUEST: nothing to find
+  auto c = credentials->Get();
+  if (!c.ok()) return Status::InvalidArgument("no AWS credentials for s3://: " + c.status().message());
+  return Status::OK();
 }
 
 }  // namespace sluice

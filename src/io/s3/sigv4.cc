@@ -124,11 +124,11 @@ Signature SignV4(const SigningInput& in, const Credentials& creds) {
                           CanonicalQuery(in.query) + "\n" + canonical_headers + "\n" + signed_headers + "\n" +
                           in.payload_sha256;
   const std::string date = in.amz_date.substr(0, 8);
-  const std::string scope = date + "/" + in.region + "/s3/aws4_request";
+  const std::string scope = date + "/" + in.region + "/" + in.service + "/aws4_request";
   sig.string_to_sign = "AWS4-HMAC-SHA256\n" + in.amz_date + "\n" + scope + "\n" + Sha256Hex(sig.canonical_request);
   std::string key = Hmac("AWS4" + creds.secret_key, date);
   key = Hmac(key, in.region);
-  key = Hmac(key, "s3");
+  key = Hmac(key, in.service);
   key = Hmac(key, "aws4_request");
   const std::string raw = Hmac(key, sig.string_to_sign);
   sig.signature = Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());

@@ -31,6 +31,7 @@ struct SigningInput {
   std::string payload_sha256;  // hex digest, or "UNSIGNED-PAYLOAD"
   std::string region;
   std::string amz_date;      // yyyymmddThhmmssZ
+  std::string service = "s3";  // the scope's service: s3, sts
 };
 
 struct Signature {

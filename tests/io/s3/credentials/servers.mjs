@@ -15,8 +15,9 @@
  * on every call unless `stickySts` (then it behaves like the others, per action and role),
  * which makes two resolutions in a row (the SDK's, then sluice's) get the same credentials.
  *
- * Servers (each has .stats and a mutable .behavior: 'ok', 'hang' = never answer, or a
- * server-specific way to misbehave):
+ * Servers (each has .stats, .resetStats() and a mutable .behavior: 'ok', 'hang' = never
+ * answer, or a server-specific way to misbehave; startServers().resetStats() resets those of
+ * imds, container and sts):
  *   imds       EC2 instance metadata, IMDSv2. PUT /latest/api/token needs
  *              X-aws-ec2-metadata-token-ttl-seconds 1..21600 (else 400) and returns a token;
  *              GET /latest/meta-data/iam/security-credentials/ (the role name) and .../<role>
@@ -151,16 +152,17 @@ const count = (obj, key) => { obj[key] = (obj[key] ?? 0) + 1; };
 
 async function startImds(authority, { roleName = 'sluice-test-role', allowV1 = false, behavior = 'ok' } = {}) {
   const tokens = new Map();  // token -> expiry ms
-  const imds = { roleName, allowV1, behavior, stats: { requests: {}, tokenTtls: [], unauthorized: 0, credentials: [] } };
+  const imds = { roleName, allowV1, behavior, resetStats: () => { imds.stats = { requests: {}, tokenTtls: [], unauthorized: 0, credentials: [] }; } };
+  imds.resetStats();
   const CREDS = '/latest/meta-data/iam/security-credentials/';
   const server = await listen(async (req, res) => {
     await readBody(req);
     const path = req.url.split('?')[0];
     count(imds.stats.requests, `${req.method} ${path}`);
+    const ttlText = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
+    if (req.method === 'PUT') imds.stats.tokenTtls.push(ttlText ?? null);
     if (imds.behavior === 'hang') return;  // never answer
     if (req.method === 'PUT' && path === '/latest/api/token') {
-      const ttlText = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
-      imds.stats.tokenTtls.push(ttlText ?? null);
       const ttl = Number(ttlText);
       if (!ttlText || !/^\d+$/.test(ttlText) || ttl < 1 || ttl > 21600) return send(res, 400, 'text/plain', 'Bad Request');
       const token = randomBytes(40).toString('base64');
@@ -195,7 +197,8 @@ async function startImds(authority, { roleName = 'sluice-test-role', allowV1 = f
 
 async function startContainer(authority, { path = '/v1/credentials', token = `ctok-${randomBytes(12).toString('hex')}`, behavior = 'ok',
   roleArn = `arn:aws:iam::${ACCOUNT_ID}:role/sluice-container-role` } = {}) {
-  const c = { path, token, behavior, roleArn, stats: { requests: 0, unauthorized: 0, credentials: [] } };
+  const c = { path, token, behavior, roleArn, resetStats: () => { c.stats = { requests: 0, unauthorized: 0, credentials: [] }; } };
+  c.resetStats();
   const server = await listen(async (req, res) => {
     await readBody(req);
     c.stats.requests++;
@@ -241,7 +244,8 @@ function stsResult(action, cred, roleArn, session, extra = '') {
 }
 
 async function startSts(authority, { webIdentityToken = `wit-${randomBytes(16).toString('hex')}`, behavior = 'ok' } = {}) {
-  const sts = { webIdentityToken, behavior, stats: { calls: [], rejections: [] } };
+  const sts = { webIdentityToken, behavior, resetStats: () => { sts.stats = { calls: [], rejections: [] }; } };
+  sts.resetStats();
   const server = await listen(async (req, res) => {
     const body = await readBody(req);
     if (sts.behavior === 'hang') return;
@@ -359,7 +363,8 @@ export async function startServers(opts = {}) {
       started.push(s3);
       if (tmp) started.unshift({ stop: async () => rmSync(tmp, { recursive: true, force: true }) });
     }
-    return { authority, imds, container, sts, s3, stop };
+    const resetStats = () => { imds.resetStats(); container.resetStats(); sts.resetStats(); };
+    return { authority, imds, container, sts, s3, stop, resetStats };
   } catch (e) {
     await stop();
     throw e;
