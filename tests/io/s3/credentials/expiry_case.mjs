@@ -10,20 +10,22 @@
  *   3. `sluice run job.yaml` reading s3://data/in/*.parquet and writing s3://data/out/ through
  *      AWS_ENDPOINT_URL=<proxy>, with the sleep backend (`per_batch=300ms classes=10`, batches
  *      of 5: about 12 s of model time) and credentials from the container endpoint
- *      (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN), or with
+ *      (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN), instance
+ *      metadata ('imds'), web identity ('web-identity': STS AssumeRoleWithWebIdentity) or a
+ *      profile's role ('assume-role': STS AssumeRole with another profile's keys), or with
  *      source 'static' from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of another registered key
  *      (a control that needs no refresh: it checks the proxy against sluice's signer);
  *   4. asserts exit 0, the summary (200 rows written), every part file, _SUCCESS and
  *      _manifest.json in the bucket (listed through the proxy), the proxy accepted requests
  *      and rejected none (any ExpiredToken, SignatureDoesNotMatch, InvalidToken, ... is listed
- *      with method, path, key and how long after expiry it came), and, with the container,
- *      that the job ran longer than two lifetimes and signed with at least two different keys.
+ *      with method, path, key and how long after expiry it came), and, with temporary
+ *      credentials, that the job ran longer than two lifetimes and signed with at least two different keys.
  * Throws with what went wrong; returns a one-line description of what it measured.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { listKeys, s3Request, startServers } from './servers.mjs';
+import { listKeys, s3Request, startServers, writeProfileFiles, writeTokenFile } from './servers.mjs';
 import { runProcess } from './chain_cases.mjs';
 import { jobYaml } from '../../../job/lib/sluice_process.mjs';
 
@@ -64,8 +66,22 @@ export async function expiryCase({ sluice, work, photos = join(homedir(), '.cach
       HOME: join(dir, 'home'), AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s.s3.url, AWS_EC2_METADATA_DISABLED: 'true',
       AWS_CONFIG_FILE: join(dir, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
     });
+    const role = 'arn:aws:iam::123456789012:role/sluice-job';
     if (source === 'container') {
       Object.assign(env, { AWS_CONTAINER_CREDENTIALS_FULL_URI: s.container.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: s.container.token });
+    } else if (source === 'imds') {
+      delete env.AWS_EC2_METADATA_DISABLED;
+      env.AWS_EC2_METADATA_SERVICE_ENDPOINT = s.imds.endpoint;
+    } else if (source === 'web-identity') {  // EKS IRSA: STS at its own endpoint, S3 at the proxy
+      Object.assign(env, { AWS_WEB_IDENTITY_TOKEN_FILE: writeTokenFile(join(dir, 'token'), s.sts.webIdentityToken), AWS_ROLE_ARN: role,
+        AWS_ENDPOINT_URL_STS: s.sts.url });
+    } else if (source === 'assume-role') {  // a profile's role, assumed with another profile's long-term keys
+      const k = { accessKeyId: 'AKIASLUICESOURCE0001', secretAccessKey: 'sluice-source-secret' };
+      s.authority.registerStatic(k.accessKeyId, k.secretAccessKey);
+      const f = writeProfileFiles(join(dir, 'aws'), { config: { 'profile job': { role_arn: role, source_profile: 'base' } },
+        credentials: { base: { aws_access_key_id: k.accessKeyId, aws_secret_access_key: k.secretAccessKey } } });
+      Object.assign(env, { AWS_PROFILE: 'job', AWS_CONFIG_FILE: f.configFile, AWS_SHARED_CREDENTIALS_FILE: f.credentialsFile,
+        AWS_ENDPOINT_URL_STS: s.sts.url });
     } else {
       const k = { accessKeyId: 'AKIASLUICESTATIC0001', secretAccessKey: 'sluice-static-secret' };
       s.authority.registerStatic(k.accessKeyId, k.secretAccessKey);
@@ -92,12 +108,12 @@ export async function expiryCase({ sluice, work, photos = join(homedir(), '.cach
     const sluiceKeys = Object.keys(s.s3.stats.keysUsed).filter((k) => k !== uploader.accessKeyId);
     const accepted = s.s3.stats.accepted - acceptedBefore;
     expect(accepted > 0, 'the proxy accepted no request from sluice');
-    if (source === 'container') {
+    if (source !== 'static') {
       expect(r.ms > 2 * lifetimeSeconds * 1000, `the job took ${r.ms} ms, not more than two ${lifetimeSeconds} s credential lifetimes`);
       expect(sluiceKeys.length >= 2, () => `sluice signed with ${sluiceKeys.length} key(s) over ${r.ms} ms: it never got new credentials`);
     }
     const what = `${accepted} requests accepted, 0 rejected, ${sluiceKeys.length} key(s) used by sluice, ` +
-      `${s.container.stats.requests} container endpoint calls, job ${(r.ms / 1000).toFixed(1)} s, lifetime ${lifetimeSeconds} s`;
+      `source ${source}, job ${(r.ms / 1000).toFixed(1)} s, lifetime ${lifetimeSeconds} s`;
     log(`  expiry (${source}): ${what}`);
     return what;
   } finally {

@@ -8,6 +8,8 @@
 //                           bad input
 //   expiry_refresh          a ~15 s job on 4 s container credentials through the verifying S3
 //                           proxy: no request arrives with expired credentials (expiry_case.mjs)
+//   job_imds, job_web_identity, job_assume_role
+//                           the same job on 4 s credentials from IMDS, web identity, a profile's role
 //   run_fails_fast          `sluice run` on s3:// with no credentials: exit 2 before any work,
 //                           naming every source tried (fail_fast_case.mjs)
 //   expiry_static_control   (only with --only) the same job on static keys: checks the proxy
@@ -44,7 +46,8 @@ function parseArgs(argv) {
     else usage(`unknown argument ${a}`);
   }
   if (!o.sluice && !o.oracleOnly) usage('--sluice is required (or --oracle-only)');
-  const known = ['servers_self_check', 'expiry_refresh', 'expiry_static_control', 'run_fails_fast', ...CASES.map((c) => c.name)];
+  const known = ['servers_self_check', 'expiry_refresh', 'job_imds', 'job_web_identity', 'job_assume_role', 'expiry_static_control',
+    'run_fails_fast', ...CASES.map((c) => c.name)];
   const unknown = (o.only ?? []).filter((n) => !known.includes(n));
   if (unknown.length) usage(`unknown case(s) ${unknown.join(', ')}; cases: ${known.join(', ')}`);
   return o;
@@ -78,6 +81,10 @@ async function main() {
   if (!o.oracleOnly) {
     const common = { sluice: o.sluice, work, ...(o.photos ? { photos: o.photos } : {}), log: o.verbose ? console.log : () => {} };
     if (wanted('expiry_refresh')) await single('expiry_refresh', () => expiryCase({ ...common, source: 'container' }));
+    for (const source of ['imds', 'web-identity', 'assume-role']) {  // a job from each other temporary source
+      const name = `job_${source.replace('-', '_')}`;
+      if (wanted(name)) await single(name, () => expiryCase({ ...common, source }));
+    }
     if (wanted('run_fails_fast')) await single('run_fails_fast', () => failFastCase(common));
     if (wanted('expiry_static_control', false)) await single('expiry_static_control', () => expiryCase({ ...common, source: 'static' }));
   }
