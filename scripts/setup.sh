@@ -21,6 +21,7 @@ DEBIAN_PACKAGES=(
   munge slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev
   prometheus  # a real Prometheus scrapes `sluice run --metrics-port` in the job tests
   chromium fonts-dejavu-core fonts-liberation  # run reports opened headless (puppeteer-core) in the job tests
+  pybind11-dev python3-pybind11 python3-dev python3-pytest  # the Python module and its tests
 )
 
 missing=()

@@ -1,0 +1,94 @@
+// sluice._sluice: the C++ side of the Python module (python/sluice/__init__.py is the API).
+// Jobs run with the GIL released; the calling thread wakes every 100 ms to let Python see
+// signals, so Ctrl-C stops a run within a second with KeyboardInterrupt.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <future>
+#include <stop_token>
+#include <thread>
+
+#include "sluice/job.h"
+
+namespace py = pybind11;
+
+namespace sluice::python {
+namespace {
+
+[[noreturn]] void Raise(const Status& st) {
+  if (st.IsUserError()) throw py::value_error(st.ToString());
+  throw std::runtime_error(st.ToString());
+}
+
+/// A YAML document as Python values (mappings, sequences, scalars as str): the job file as
+/// data for Dataset.from_job.
+py::object ToPython(const YAML::Node& n) {
+  if (n.IsMap()) {
+    py::dict d;
+    for (const auto& kv : n) d[py::str(kv.first.as<std::string>())] = ToPython(kv.second);
+    return d;
+  }
+  if (n.IsSequence()) {
+    py::list l;
+    for (const auto& v : n) l.append(ToPython(v));
+    return l;
+  }
+  if (n.IsScalar()) return py::str(n.Scalar());
+  return py::none();
+}
+
+py::object ReadYaml(const std::string& text) {
+  try {
+    return ToPython(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    throw py::value_error(std::string("not YAML: ") + e.what());
+  }
+}
+
+void CheckJob(const std::string& yaml, const std::string& source_name) {
+  auto spec = ParseJob(yaml, {}, source_name);
+  if (!spec.ok()) Raise(spec.status());
+}
+
+/// Runs the job; returns (the result's JSON, the summary for people).
+py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bool overwrite) {
+  auto spec = ParseJob(yaml, {}, source_name);
+  if (!spec.ok()) Raise(spec.status());
+  std::stop_source stop;
+  RunOptions ro;
+  ro.overwrite = overwrite;
+  ro.stop = stop.get_token();
+  auto job = std::async(std::launch::async, [&] { return RunJob(*spec, ro); });
+  bool interrupted = false;
+  {
+    py::gil_scoped_release release;
+    while (job.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) {  // Ctrl-C (or another signal handler raising)
+        interrupted = true;
+        stop.request_stop();
+        py::gil_scoped_release again;
+        job.wait();  // the plan drains what it can; nothing half-written is published
+      }
+    }
+  }
+  auto result = job.get();
+  if (interrupted) throw py::error_already_set();
+  if (!result.ok()) Raise(result.status());
+  return py::make_tuple(result->ToJson(), result->Summary());
+}
+
+}  // namespace
+}  // namespace sluice::python
+
+PYBIND11_MODULE(_sluice, m) {
+  m.doc() = "sluice's engine (use the `sluice` package, not this module)";
+  m.def("read_yaml", &sluice::python::ReadYaml, py::arg("text"), "A YAML document as dicts, lists and strings.");
+  m.def("check_job", &sluice::python::CheckJob, py::arg("yaml"), py::arg("source_name"),
+        "Raises ValueError naming the key when the job text is not a valid job.");
+  m.def("run_job", &sluice::python::RunJobText, py::arg("yaml"), py::arg("source_name"), py::arg("overwrite") = false,
+        "Runs a job (the GIL released); returns (result JSON, summary text).");
+  m.def("job_reference", &sluice::JobFileReference, "Every job key with its default and meaning.");
+}

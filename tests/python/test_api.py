@@ -1,0 +1,158 @@
+"""The Python API (python/sluice) against the engine it wraps: the same job through Python and
+through `sluice run` writes the same rows in the same parts; from_job/to_job go both ways;
+resume; the GIL is free while C++ works; Ctrl-C ends a run within a second with
+KeyboardInterrupt and nothing half-published; bad input raises ValueError naming the key.
+
+Run by ctest (python_api) with PYTHONPATH=<build>/python, SLUICE_BIN and SLUICE_MODELS."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import sluice
+
+BIN = os.environ["SLUICE_BIN"]
+TINY = str(Path(os.environ["SLUICE_MODELS"]) / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def data(tmp_path_factory):
+    """60 raw-pixel images in 3 Parquet files of 20 (no photos needed)."""
+    d = tmp_path_factory.mktemp("data")
+    subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "60", "--per-file", "20", "--seed", "3"], check=True,
+                   capture_output=True)
+    return str(d / "*.parquet")
+
+
+def pipeline(data, **predict):
+    return (sluice.read_parquet(data, shard_rows=20)
+            .preprocess(resize=32, crop=32)
+            .predict(TINY, batch_size=8, top_k=3, **predict))
+
+
+def rows_by_part(out):
+    """{part name: sorted JSON lines} via `sluice parquet cat` (row order inside a part follows
+    batch arrival; the rows and their values are what must match)."""
+    parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
+    return {p: sorted(subprocess.run([BIN, "parquet", "cat", os.path.join(out, p)], check=True, capture_output=True,
+                                     text=True).stdout.splitlines()) for p in parts}
+
+
+def test_python_and_yaml_write_the_same_output(data, tmp_path):
+    ds = pipeline(data)
+    result = ds.write_parquet(str(tmp_path / "py"))
+    assert result.rows_written == 60 and result.shards_written == 3 and result.bad_rows == 0
+    assert "bottleneck" in result.stats() and result.to_dict()["stats"]["stages"]
+    job = tmp_path / "job.yaml"
+    job.write_text(ds._with("output", uri=str(tmp_path / "cli")).to_job())
+    subprocess.run([BIN, "run", str(job), "--progress", "none"], check=True, capture_output=True)
+    py, cli = rows_by_part(tmp_path / "py"), rows_by_part(tmp_path / "cli")
+    assert list(py) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert py == cli
+    for name in ("_SUCCESS", "_manifest.json", "_job.json"):
+        assert (tmp_path / "py" / name).exists()
+
+
+def test_from_job_and_to_job_round_trip(data, tmp_path):
+    job = tmp_path / "job.yaml"
+    job.write_text(f"input: {{uri: '{data}', shard_rows: 20}}\npreprocess: {{resize: 32, crop: 32}}\n"
+                   f"model: {{uri: {TINY}, batch_size: 8}}\noutput: {{uri: {tmp_path / 'yaml'}, top_k: 3}}\n")
+    ds = sluice.Dataset.from_job(str(job))
+    again = tmp_path / "again.yaml"
+    again.write_text(ds.to_job())
+    assert sluice.Dataset.from_job(str(again)).to_job() == ds.to_job()
+    r = ds.write_parquet(str(tmp_path / "from_job"))
+    assert r.rows_written == 60
+    subprocess.run([BIN, "run", str(job), "--progress", "none"], check=True, capture_output=True)
+    assert rows_by_part(tmp_path / "from_job") == rows_by_part(tmp_path / "yaml")
+
+
+def test_rerun_resumes_and_overwrite_starts_over(data, tmp_path):
+    out = str(tmp_path / "out")
+    assert pipeline(data).write_parquet(out).shards_written == 3
+    again = pipeline(data).write_parquet(out)
+    assert again.shards_written == 0 and again.shards_resumed == 3
+    assert pipeline(data).write_parquet(out, overwrite=True).shards_written == 3
+
+
+def test_the_gil_is_free_while_the_engine_works(tmp_path):
+    # The sleep backend: about 2 s of model time and almost no CPU, so a Python thread that
+    # needs the GIL must keep running the whole time.
+    d = tmp_path / "data"
+    subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "40", "--per-file", "20"], check=True, capture_output=True)
+    model = tmp_path / "sleep.txt"
+    model.write_text("per_batch=100ms classes=10\n")
+    ds = sluice.read_parquet(str(d / "*.parquet")).preprocess(resize=32, crop=32).predict(str(model), backend="sleep", batch_size=2)
+    ticks = []
+    done = threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    start = time.monotonic()
+    r = ds.write_parquet(str(tmp_path / "out"))
+    took = time.monotonic() - start
+    done.set()
+    t.join()
+    assert r.rows_written == 40 and took > 1.5
+    during = [x for x in ticks if start <= x <= start + took]
+    gaps = [b - a for a, b in zip(during, during[1:])]
+    assert len(during) > 50 * took and max(gaps) < 0.5, f"{len(during)} ticks in {took:.1f} s, longest gap {max(gaps):.2f} s"
+
+
+def test_ctrl_c_stops_within_a_second(tmp_path):
+    d = tmp_path / "data"
+    subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "200", "--per-file", "20"], check=True, capture_output=True)
+    model = tmp_path / "sleep.txt"
+    model.write_text("per_batch=200ms classes=10\n")
+    out = tmp_path / "out"
+    script = (f"import sluice\n"
+              f"ds = sluice.read_parquet({str(d / '*.parquet')!r}, shard_rows=20).preprocess(resize=32, crop=32)"
+              f".predict({str(model)!r}, backend='sleep', batch_size=2)\n"
+              f"print('started', flush=True)\n"
+              f"ds.write_parquet({str(out)!r})\n")
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    assert p.stdout.readline().strip() == "started"
+    time.sleep(2.0)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert p.returncode != 0 and "KeyboardInterrupt" in err, err[-2000:]
+    assert took < 1.5, f"stopped {took:.2f} s after SIGINT"
+    names = os.listdir(out)
+    assert not any(n.startswith(".") for n in names), names  # no temporary files left
+    assert "_SUCCESS" not in names
+    # What was published is complete: a rerun finishes the job from there.
+    published = [n for n in names if n.startswith("part-")]
+    assert len(published) < 10
+    ds = sluice.read_parquet(str(d / "*.parquet"), shard_rows=20).preprocess(resize=32, crop=32).predict(str(model), backend="sleep",
+                                                                                                          batch_size=2)
+    os.environ["SLUICE_SLEEP_SCALE"] = "0"
+    try:
+        r = ds.write_parquet(str(out))
+    finally:
+        del os.environ["SLUICE_SLEEP_SCALE"]
+    assert r.shards_resumed == len(published) and r.shards_written == 10 - len(published)
+
+
+def test_bad_input_raises_value_error_naming_it(data, tmp_path):
+    with pytest.raises(ValueError, match="unknown key 'model.bogus'"):
+        sluice.read_parquet(data).predict(TINY)._with("model", bogus=1).write_parquet(str(tmp_path / "a"))
+    with pytest.raises(ValueError, match="no-such-model.pt"):
+        sluice.read_parquet(data).preprocess(resize=32, crop=32).predict(str(tmp_path / "no-such-model.pt")).write_parquet(
+            str(tmp_path / "b"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: {uri: x}\nmodel: {uri: m.pt}\noutput: {uri: o, top_k: many}\n")
+    with pytest.raises(ValueError, match="output.top_k"):
+        sluice.Dataset.from_job(str(bad))
