@@ -349,7 +349,18 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     eo.memory_budget = spec.resources.memory;
     eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
     eo.stop = options.stop;
-    eo.on_progress = [&options, &reporter, &result](const PlanStats& s) {
+    // Time waiting for the gate (the other's turn on the cores) is not work: this round's
+    // waits, sampled with the progress so the timelines can leave them out too.
+    struct GateWaits {
+      double t_s, model, preprocess;
+    };
+    auto waits = std::make_shared<std::vector<GateWaits>>();
+    const GateWaits waited_before{0, gate ? gate->model_wait_s() : 0, gate ? gate->preprocess_wait_s() : 0};
+    const auto waited_now = [gate, waited_before](double t) {
+      return GateWaits{t, gate->model_wait_s() - waited_before.model, gate->preprocess_wait_s() - waited_before.preprocess};
+    };
+    eo.on_progress = [&options, &reporter, &result, gate, waits, waited_now](const PlanStats& s) {
+      if (gate) waits->push_back(waited_now(s.wall_s));  // the monitor thread only; read after Execute
       reporter->Update([&](job::WorkerReport& r) { r.SetStages(s); });
       // Earlier rounds' figures only change between rounds, never while this one runs.
       if (options.on_progress) options.on_progress(CombineRounds(result.stats, s));
@@ -369,11 +380,21 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     // (the caller is expected to exit; see Execute).
     if (st.code() == StatusCode::kStalled) (void)new auto(*models);
     if (!st.ok()) return st;
-    if (gate) {  // time waiting for the other's turn is not work
+    if (gate) {
+      waits->push_back(waited_now(stats.wall_s));
       for (auto& stage : stats.stages) {
-        const double waited = stage.name == "model" ? gate->model_wait_s() : stage.name == "preprocess" ? gate->preprocess_wait_s() : 0;
+        if (stage.name != "model" && stage.name != "preprocess") continue;
+        const auto of = [&stage](const GateWaits& w) { return stage.name == "model" ? w.model : w.preprocess; };
+        const double waited = of(waits->back());
         stage.busy_s = std::max(0.0, stage.busy_s - waited);
         stage.idle_s += waited;
+        size_t k = 0;
+        double w = 0;  // the waits up to each timeline point (the last sample at or before it)
+        for (TimelinePoint& p : stage.timeline) {
+          for (; k < waits->size() && (*waits)[k].t_s <= p.t_s; ++k) w = of((*waits)[k]);
+          p.busy_s = std::max(0.0, p.busy_s - w);
+          p.idle_s += w;
+        }
       }
     }
     for (const auto& s : stats.stages) {
