@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "job/job_input.h"
 #include "sluice/job.h"
 
 namespace py = pybind11;
@@ -80,6 +81,18 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
   return py::make_tuple(result->ToJson(), result->Summary());
 }
 
+/// Rows and shards of the job's input, from the Parquet footers (or the file listing) alone.
+py::tuple CountInput(const std::string& yaml, const std::string& source_name) {
+  auto spec = ParseJob(yaml, {}, source_name);
+  if (!spec.ok()) Raise(spec.status());
+  auto input = [&] {
+    py::gil_scoped_release release;
+    return job::PlanInput(*spec);
+  }();
+  if (!input.ok()) Raise(input.status());
+  return py::make_tuple(input->total_rows, input->shards.size());
+}
+
 }  // namespace
 }  // namespace sluice::python
 
@@ -91,4 +104,6 @@ PYBIND11_MODULE(_sluice, m) {
   m.def("run_job", &sluice::python::RunJobText, py::arg("yaml"), py::arg("source_name"), py::arg("overwrite") = false,
         "Runs a job (the GIL released); returns (result JSON, summary text).");
   m.def("job_reference", &sluice::JobFileReference, "Every job key with its default and meaning.");
+  m.def("count_input", &sluice::python::CountInput, py::arg("yaml"), py::arg("source_name"),
+        "(rows, shards) of the job's input, from the files' metadata.");
 }

@@ -12,8 +12,9 @@ with KeyboardInterrupt and nothing half-written is published.
     result = ds.write_parquet("out/predictions/")
     print(result.stats())
 
-``Dataset.from_job("job.yaml")`` and ``ds.to_job()`` convert both ways. Not yet here (they
-need Python stages inside the engine): ``map_batches``, ``iter_batches``, ``take``.
+``Dataset.from_job("job.yaml")`` and ``ds.to_job()`` convert both ways; ``count()`` reads only
+metadata. Not yet here (they need Python stages inside the engine): ``map_batches``,
+``iter_batches``, ``take``.
 """
 
 from __future__ import annotations
@@ -131,6 +132,15 @@ class Dataset:
     def with_resources(self, *, cpus: Optional[int] = None, memory: Optional[Union[int, str]] = None) -> "Dataset":
         """CPU threads and the in-flight memory budget (``"4GiB"`` or bytes)."""
         return self._with("resources", cpus=cpus, memory=memory)
+
+    def count(self) -> int:
+        """The rows the pipeline reads (after ``limit``), from the Parquet footers or the file
+        listing alone: nothing is decoded. Rows that turn out bad are still counted."""
+        job = copy.deepcopy(self._job)
+        job.setdefault("model", {}).setdefault("uri", "<not needed to count>")
+        job.setdefault("output", {}).setdefault("uri", "<not needed to count>")
+        rows, _shards = _sluice.count_input(Dataset(job).to_job(), "<python pipeline>")
+        return int(rows)
 
     # ---- running -----------------------------------------------------------------------------
     def write_parquet(self, path: str, *, overwrite: bool = False, compression: Optional[str] = None,

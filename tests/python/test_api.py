@@ -73,6 +73,13 @@ def test_from_job_and_to_job_round_trip(data, tmp_path):
     assert rows_by_part(tmp_path / "from_job") == rows_by_part(tmp_path / "yaml")
 
 
+def test_count_reads_metadata_only(data):
+    assert sluice.read_parquet(data).count() == 60
+    assert sluice.read_parquet(data).limit(25).count() == 25
+    with pytest.raises(ValueError, match="matches no file"):
+        sluice.read_parquet(data.replace("*.parquet", "nothing-*.parquet")).count()
+
+
 def test_rerun_resumes_and_overwrite_starts_over(data, tmp_path):
     out = str(tmp_path / "out")
     assert pipeline(data).write_parquet(out).shards_written == 3
