@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
 #include "job/job_input.h"
 #include "sluice/job.h"
+#include "sluice/report.h"
 
 namespace py = pybind11;
 
@@ -53,14 +55,31 @@ void CheckJob(const std::string& yaml, const std::string& source_name) {
   if (!spec.ok()) Raise(spec.status());
 }
 
-/// Runs the job; returns (the result's JSON, the summary for people).
-py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bool overwrite) {
+/// Runs the job; returns (the result's JSON, the summary for people). `report`: also write the
+/// HTML run report there (report.h), also when the run fails.
+py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bool overwrite, const std::string& report) {
   auto spec = ParseJob(yaml, {}, source_name);
   if (!spec.ok()) Raise(spec.status());
+  if (!report.empty()) {
+    if (Status st = CheckReportPath(report); !st.ok()) Raise(st);
+  }
   std::stop_source stop;
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.stop = stop.get_token();
+  std::mutex mu;
+  PlanStats latest;  // for a report of a run that fails
+  std::vector<BadRow> first_bad_rows;
+  if (!report.empty()) {
+    ro.on_progress = [&](const PlanStats& s) {
+      std::lock_guard lock(mu);
+      latest = s;
+    };
+    ro.on_bad_row = [&](const BadRow& row) {
+      std::lock_guard lock(mu);
+      if (first_bad_rows.size() < 20) first_bad_rows.push_back(row);
+    };
+  }
   auto job = std::async(std::launch::async, [&] { return RunJob(*spec, ro); });
   bool interrupted = false;
   {
@@ -76,6 +95,17 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
     }
   }
   auto result = job.get();
+  if (!report.empty()) {
+    RunReportInput in;
+    in.title = source_name;
+    in.job_file_text = yaml;
+    in.command = "python: sluice pipeline";
+    in.result = result.ok() ? &*result : nullptr;
+    in.status = interrupted ? Status::Cancelled("interrupted (KeyboardInterrupt)") : result.status();
+    in.stats = result.ok() ? result->stats : latest;
+    in.first_bad_rows = first_bad_rows;
+    if (Status st = WriteReport(report, RenderRunReport(in)); !st.ok() && !interrupted && result.ok()) Raise(st);
+  }
   if (interrupted) throw py::error_already_set();
   if (!result.ok()) Raise(result.status());
   return py::make_tuple(result->ToJson(), result->Summary());
@@ -102,7 +132,7 @@ PYBIND11_MODULE(_sluice, m) {
   m.def("check_job", &sluice::python::CheckJob, py::arg("yaml"), py::arg("source_name"),
         "Raises ValueError naming the key when the job text is not a valid job.");
   m.def("run_job", &sluice::python::RunJobText, py::arg("yaml"), py::arg("source_name"), py::arg("overwrite") = false,
-        "Runs a job (the GIL released); returns (result JSON, summary text).");
+        py::arg("report") = "", "Runs a job (the GIL released); returns (result JSON, summary text); `report`: an HTML run report.");
   m.def("job_reference", &sluice::JobFileReference, "Every job key with its default and meaning.");
   m.def("count_input", &sluice::python::CountInput, py::arg("yaml"), py::arg("source_name"),
         "(rows, shards) of the job's input, from the files' metadata.");

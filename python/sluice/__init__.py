@@ -144,20 +144,23 @@ class Dataset:
 
     # ---- running -----------------------------------------------------------------------------
     def write_parquet(self, path: str, *, overwrite: bool = False, compression: Optional[str] = None,
-                      max_bad_rows: Optional[float] = None) -> JobResult:
+                      max_bad_rows: Optional[float] = None, report: Optional[str] = None) -> JobResult:
         """Runs the pipeline, writing one Parquet part per input shard, each published atomically
-        (a rerun resumes from the published parts; ``overwrite`` starts over)."""
-        return self._write(path, "parquet", overwrite, compression, max_bad_rows)
+        (a rerun resumes from the published parts; ``overwrite`` starts over). ``report``: also
+        write the HTML run report to this file (as ``sluice run --report``), also on failure."""
+        return self._write(path, "parquet", overwrite, compression, max_bad_rows, report)
 
-    def write_json(self, path: str, *, overwrite: bool = False, max_bad_rows: Optional[float] = None) -> JobResult:
+    def write_json(self, path: str, *, overwrite: bool = False, max_bad_rows: Optional[float] = None,
+                   report: Optional[str] = None) -> JobResult:
         """As write_parquet, as JSON lines."""
-        return self._write(path, "jsonl", overwrite, None, max_bad_rows)
+        return self._write(path, "jsonl", overwrite, None, max_bad_rows, report)
 
-    def _write(self, path: str, fmt: str, overwrite: bool, compression: Optional[str], max_bad_rows: Optional[float]) -> JobResult:
+    def _write(self, path: str, fmt: str, overwrite: bool, compression: Optional[str], max_bad_rows: Optional[float],
+               report: Optional[str]) -> JobResult:
         ds = self._with("output", uri=path, format=fmt, compression=compression)
         if max_bad_rows is not None:
             ds = ds._with("errors", max_bad_rows=max_bad_rows)
-        result_json, summary = _sluice.run_job(ds.to_job(), "<python pipeline>", overwrite)
+        result_json, summary = _sluice.run_job(ds.to_job(), "<python pipeline>", overwrite, report or "")
         return JobResult(result_json, summary)
 
     # ---- the job file, both ways ---------------------------------------------------------------

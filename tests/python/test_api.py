@@ -73,6 +73,16 @@ def test_from_job_and_to_job_round_trip(data, tmp_path):
     assert rows_by_part(tmp_path / "from_job") == rows_by_part(tmp_path / "yaml")
 
 
+def test_report_from_python(data, tmp_path):
+    html = tmp_path / "run.html"
+    r = pipeline(data).write_parquet(str(tmp_path / "out"), report=str(html))
+    text = html.read_text()
+    assert r.rows_written == 60 and "sluice-data" in text and '"rows_written":60' in text
+    with pytest.raises(ValueError, match="does not exist"):
+        pipeline(data).write_parquet(str(tmp_path / "out2"), report=str(tmp_path / "missing" / "r.html"))
+    assert not (tmp_path / "out2").exists()
+
+
 def test_count_reads_metadata_only(data):
     assert sluice.read_parquet(data).count() == 60
     assert sluice.read_parquet(data).limit(25).count() == 25
