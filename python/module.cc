@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <future>
-#include <mutex>
 #include <stop_token>
 #include <thread>
 
@@ -67,19 +66,8 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.stop = stop.get_token();
-  std::mutex mu;
-  PlanStats latest;  // for a report of a run that fails
-  std::vector<BadRow> first_bad_rows;
-  if (!report.empty()) {
-    ro.on_progress = [&](const PlanStats& s) {
-      std::lock_guard lock(mu);
-      latest = s;
-    };
-    ro.on_bad_row = [&](const BadRow& row) {
-      std::lock_guard lock(mu);
-      if (first_bad_rows.size() < 20) first_bad_rows.push_back(row);
-    };
-  }
+  RunReportRecorder recorder;
+  if (!report.empty()) recorder.Attach(&ro);
   auto job = std::async(std::launch::async, [&] { return RunJob(*spec, ro); });
   bool interrupted = false;
   {
@@ -100,11 +88,8 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
     in.title = source_name;
     in.job_file_text = yaml;
     in.command = "python: sluice pipeline";
-    in.result = result.ok() ? &*result : nullptr;
-    in.status = interrupted ? Status::Cancelled("interrupted (KeyboardInterrupt)") : result.status();
-    in.stats = result.ok() ? result->stats : latest;
-    in.first_bad_rows = first_bad_rows;
-    if (Status st = WriteReport(report, RenderRunReport(in)); !st.ok() && !interrupted && result.ok()) Raise(st);
+    if (interrupted) in.status = Status::Cancelled("interrupted (KeyboardInterrupt)");
+    if (Status st = recorder.Write(report, std::move(in), result); !st.ok() && !interrupted && result.ok()) Raise(st);
   }
   if (interrupted) throw py::error_already_set();
   if (!result.ok()) Raise(result.status());

@@ -13,6 +13,7 @@
 ///
 /// Threading: plain functions.
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,23 @@ struct RunReportInput {
 
 /// The report's HTML.
 std::string RenderRunReport(const RunReportInput& input);
+
+/// Collects what a run's report needs while the job runs (the last progress snapshot, the
+/// first bad rows) and writes the report when it has ended, finished or not.
+/// Threading: its hooks run on executor threads; Write is called after RunJob returns.
+class RunReportRecorder {
+ public:
+  /// Hooks into `options` (their own on_progress / on_bad_row still run first).
+  void Attach(RunOptions* options);
+  /// `in` names the run (title, job file text, command, worker; a non-OK status overrides the
+  /// result's); the figures come from `result`, else from the last snapshot.
+  Status Write(const std::string& path, RunReportInput in, const Result<JobResult>& result);
+
+ private:
+  std::mutex mu_;
+  PlanStats latest_;
+  std::vector<BadRow> first_bad_rows_;
+};
 /// The HTML report of the job whose output is `output_uri` (local or s3://).
 Result<std::string> RenderJobReport(const std::string& output_uri);
 /// Whether `path` can be written (its directory exists and is writable; an existing file is

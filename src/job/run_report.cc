@@ -103,6 +103,30 @@ std::string RenderRunReport(const RunReportInput& in) {
   return FillPage(d);
 }
 
+void RunReportRecorder::Attach(RunOptions* options) {
+  options->on_progress = [this, before = options->on_progress](const PlanStats& s) {
+    if (before) before(s);
+    std::lock_guard lock(mu_);
+    latest_ = s;
+  };
+  options->on_bad_row = [this, before = options->on_bad_row](const BadRow& row) {
+    if (before) before(row);
+    std::lock_guard lock(mu_);
+    if (first_bad_rows_.size() < 20) first_bad_rows_.push_back(row);
+  };
+}
+
+Status RunReportRecorder::Write(const std::string& path, RunReportInput in, const Result<JobResult>& result) {
+  if (in.status.ok()) in.status = result.status();
+  in.result = result.ok() ? &*result : nullptr;
+  {
+    std::lock_guard lock(mu_);
+    in.stats = result.ok() ? result->stats : latest_;
+    in.first_bad_rows = first_bad_rows_;
+  }
+  return WriteReport(path, RenderRunReport(in));
+}
+
 Result<std::string> RenderJobReport(const std::string& output_uri) {
   bool complete = false;
   ASSIGN_OR_RETURN(std::string status, DescribeJobOutput(output_uri, /*json=*/true, &complete));

@@ -134,9 +134,9 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;
-  ro.on_progress = [&display, &stats_mu, &latest, keep = metrics != nullptr || !report_path.empty()](const PlanStats& s) {
+  ro.on_progress = [&display, &stats_mu, &latest, serving = metrics != nullptr](const PlanStats& s) {
     display.Update(s);
-    if (!keep) return;  // the snapshot (timelines included) is copied only for a scraper or a report
+    if (!serving) return;  // the snapshot (timelines included) is copied only for a scraper
     std::lock_guard lock(stats_mu);
     latest = s;
   };
@@ -144,13 +144,8 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
     std::lock_guard lock(stats_mu);
     shards = {published, total};
   };
-  std::vector<BadRow> first_bad_rows;  // their messages, for the report
-  if (!report_path.empty()) {
-    ro.on_bad_row = [&stats_mu, &first_bad_rows](const BadRow& row) {
-      std::lock_guard lock(stats_mu);
-      if (first_bad_rows.size() < 20) first_bad_rows.push_back(row);
-    };
-  }
+  RunReportRecorder recorder;
+  if (!report_path.empty()) recorder.Attach(&ro);
   ro.stop = g_stop.get_token();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -161,15 +156,8 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
     in.title = job_file;
     in.job_file_text = ReadJobText(job_file, sets);
     in.command = command_line;
-    in.result = result.ok() ? &*result : nullptr;
-    in.status = result.status();
     in.worker = *worker;
-    {
-      std::lock_guard lock(stats_mu);
-      in.stats = result.ok() ? result->stats : latest;
-      in.first_bad_rows = first_bad_rows;
-    }
-    if (Status st = WriteReport(report_path, RenderRunReport(in)); !st.ok()) {
+    if (Status st = recorder.Write(report_path, std::move(in), result); !st.ok()) {
       std::fprintf(stderr, "sluice run: the report: %s\n", st.ToString().c_str());
       report_path.clear();
     }
