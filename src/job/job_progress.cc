@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "job/output_board.h"
 #include "job/output_dir.h"
@@ -66,13 +68,24 @@ Result<std::vector<WorkerReport>> ReadWorkerReports(const std::string& dir, File
   for (const auto& n : names) {
     if (n.rfind("worker-", 0) != 0 || n.size() < 5 || n.compare(n.size() - 5, 5, ".json") != 0) continue;
     const std::string uri = JoinUri(JoinUri(dir, "_workers"), n);
-    auto text = ReadText(fsys, uri);
-    if (!text.ok()) {
-      if (text.status().code() == StatusCode::kNotFound) continue;  // replaced while we listed
-      return text.status();
+    // Reports are rewritten every heartbeat; a store whose writes are not atomic for readers
+    // (s3rver, some S3-compatible servers) can hand out half of one: read it again.
+    Result<WorkerReport> r = Status::NotFound(uri);
+    bool gone = false;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+      auto text = ReadText(fsys, uri);
+      if (!text.ok()) {
+        if (text.status().code() != StatusCode::kNotFound) return text.status();
+        gone = true;  // replaced while we listed
+        break;
+      }
+      r = WorkerReport::Parse(*text, uri);
+      if (r.ok()) break;
     }
-    ASSIGN_OR_RETURN(WorkerReport r, WorkerReport::Parse(*text, uri));
-    out.push_back(std::move(r));
+    if (gone) continue;
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
   }
   std::sort(out.begin(), out.end(), [](const WorkerReport& a, const WorkerReport& b) { return a.rank < b.rank; });
   return out;
