@@ -22,6 +22,7 @@ DEBIAN_PACKAGES=(
   prometheus  # a real Prometheus scrapes `sluice run --metrics-port` in the job tests
   chromium fonts-dejavu-core fonts-liberation  # run reports opened headless (puppeteer-core) in the job tests
   pybind11-dev python3-pybind11 python3-dev python3-pytest  # the Python module and its tests
+  python3-venv python3-setuptools python3-wheel  # `pip install --no-build-isolation .` into a venv (ctest python_install)
 )
 
 missing=()
