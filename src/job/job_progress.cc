@@ -3,9 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include "job/output_board.h"
 #include "job/output_dir.h"
@@ -68,24 +66,14 @@ Result<std::vector<WorkerReport>> ReadWorkerReports(const std::string& dir, File
   for (const auto& n : names) {
     if (n.rfind("worker-", 0) != 0 || n.size() < 5 || n.compare(n.size() - 5, 5, ".json") != 0) continue;
     const std::string uri = JoinUri(JoinUri(dir, "_workers"), n);
-    // Reports are rewritten every heartbeat; a store whose writes are not atomic for readers
-    // (s3rver, some S3-compatible servers) can hand out half of one: read it again.
-    Result<WorkerReport> r = Status::NotFound(uri);
-    bool gone = false;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
-      auto text = ReadText(fsys, uri);
-      if (!text.ok()) {
-        if (text.status().code() != StatusCode::kNotFound) return text.status();
-        gone = true;  // replaced while we listed
-        break;
-      }
-      r = WorkerReport::Parse(*text, uri);
-      if (r.ok()) break;
+    // Reports are rewritten every heartbeat: read one again if it comes half-written.
+    auto text = ReadWhole(fsys, uri, [&uri](const std::string& t) { return WorkerReport::Parse(t, uri).ok(); });
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) continue;  // replaced while we listed
+      return text.status();
     }
-    if (gone) continue;
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(*r));
+    ASSIGN_OR_RETURN(WorkerReport r, WorkerReport::Parse(*text, uri));
+    out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const WorkerReport& a, const WorkerReport& b) { return a.rank < b.rank; });
   return out;
@@ -103,7 +91,7 @@ Result<JobProgress> ReadJobProgress(const std::string& output_uri) {
   std::vector<int64_t> shard_rows;
   std::string format;
   {
-    ASSIGN_OR_RETURN(std::string text, ReadText(*fsys, JoinUri(output_uri, "_job.json")));
+    ASSIGN_OR_RETURN(std::string text, ReadWhole(*fsys, JoinUri(output_uri, "_job.json"), IsJobRecord));
     try {
       const YAML::Node n = YAML::Load(text);
       p.shards_total = n["shards"].as<int>();

@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "job/job_progress.h"
 #include "job/shard_output.h"
@@ -75,9 +77,26 @@ Result<std::set<std::string>> PublishedParts(const std::string& dir, const std::
   return parts;
 }
 
+Result<std::string> ReadWhole(FileSystem& fsys, const std::string& uri, const std::function<bool(const std::string&)>& whole) {
+  ASSIGN_OR_RETURN(std::string text, ReadText(fsys, uri));
+  for (int again = 1; again <= 4 && !whole(text); ++again) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * again));
+    ASSIGN_OR_RETURN(text, ReadText(fsys, uri));
+  }
+  return text;
+}
+
+bool IsJobRecord(const std::string& text) {
+  try {
+    return YAML::Load(text)["fingerprint"].IsScalar();
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 Status CheckJobRecord(const JobSpec& spec, FileSystem& fsys) {
   const std::string uri = JoinUri(spec.output.uri, "_job.json");
-  ASSIGN_OR_RETURN(std::string text, ReadText(fsys, uri));
+  ASSIGN_OR_RETURN(std::string text, ReadWhole(fsys, uri, IsJobRecord));
   std::string fingerprint;
   try {
     fingerprint = YAML::Load(text)["fingerprint"].as<std::string>();

@@ -9,6 +9,7 @@
 /// Threading: called on the job's thread, before and after Execute.
 
 #include <memory>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -31,6 +32,13 @@ Result<OutputState> PrepareOutput(const JobSpec& spec, const JobInput& input, bo
 /// A small file's whole text; a small file written atomically (nothing visible until complete).
 Result<std::string> ReadText(FileSystem& fsys, const std::string& uri);
 Status WriteText(FileSystem& fsys, const std::string& uri, const std::string& text);
+/// ReadText, read again (up to 5 times, 50 to 200 ms apart) while `whole` says the text is
+/// not complete: a small file that other workers rewrite (_job.json, _workers/) can be read
+/// half-written on stores whose writes are not atomic for readers (s3rver, some S3-compatible
+/// servers). Returns the last text read either way; NotFound as ReadText.
+Result<std::string> ReadWhole(FileSystem& fsys, const std::string& uri, const std::function<bool(const std::string&)>& whole);
+/// Whether `text` is a whole _job.json (parses, has its fingerprint).
+bool IsJobRecord(const std::string& text);
 /// Whether `name` (relative to the output) is a published part with extension `ext` (".parquet").
 bool IsPart(const std::string& name, const std::string& ext);
 /// The part files published in the output now ("part-00042.parquet").

@@ -1,6 +1,7 @@
 // Run and job reports (report.h): the data as one JSON document, put into the compiled-in page.
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <chrono>
@@ -132,8 +133,18 @@ Result<std::string> RenderJobReport(const std::string& output_uri) {
   ASSIGN_OR_RETURN(std::string status, DescribeJobOutput(output_uri, /*json=*/true, &complete));
   ASSIGN_OR_RETURN(auto fsys, FileSystemFor(output_uri));
   // _job.json exists (DescribeJobOutput checked); _manifest.json once the job is complete.
-  ASSIGN_OR_RETURN(std::string record, job::ReadText(*fsys, job::JoinUri(output_uri, "_job.json")));
-  auto manifest = job::ReadText(*fsys, job::JoinUri(output_uri, "_manifest.json"));
+  // Both go into the page as JSON: read again if one comes half-written (output_dir.h).
+  const auto parses = [](const std::string& text) {
+    try {
+      return YAML::Load(text).IsMap();
+    } catch (const YAML::Exception&) {
+      return false;
+    }
+  };
+  ASSIGN_OR_RETURN(std::string record, job::ReadWhole(*fsys, job::JoinUri(output_uri, "_job.json"), parses));
+  auto manifest = job::ReadWhole(*fsys, job::JoinUri(output_uri, "_manifest.json"), parses);
+  if (manifest.ok() && !parses(*manifest)) manifest = Status::InvalidData("half-written");
+  if (!parses(record)) return Status::InvalidData("'" + job::JoinUri(output_uri, "_job.json") + "' is not a sluice job record");
   std::string d = "{\"kind\":\"job\",\"title\":" + Quoted(output_uri) + ",\"generated_at\":" + Quoted(UtcNow()) + ",\"job\":" + status +
                   ",\"job_record\":" + record + ",\"manifest\":" + (manifest.ok() ? *manifest : std::string("null")) +
                   ",\"machine\":" + MachineJson("") + "}";
