@@ -88,10 +88,10 @@ class Dataset:
         self._job = job
 
     # ---- building ----------------------------------------------------------------------------
-    def _with(self, section: str, **keys: Any) -> "Dataset":
+    def _with(self, section: str, _replace: bool = False, **keys: Any) -> "Dataset":
+        """A copy with `keys` (those not None) set in `section`; `_replace` drops its old keys."""
         job = copy.deepcopy(self._job)
-        if keys.get("__replace__"):
-            keys.pop("__replace__")
+        if _replace:
             job[section] = {}
         target = job.setdefault(section, {})
         if not isinstance(target, dict):
@@ -110,7 +110,7 @@ class Dataset:
             job = copy.deepcopy(self._job)
             job["preprocess"] = "none"
             return Dataset(job)
-        return self._with("preprocess", __replace__=True, preset=preset, **options)
+        return self._with("preprocess", _replace=True, preset=preset, **options)
 
     def predict(self, model: str, *, batch_size: Optional[int] = None, device: Optional[str] = None, top_k: Optional[int] = None,
                 dtype: Optional[str] = None, replicas: Optional[int] = None, backend: Optional[str] = None,

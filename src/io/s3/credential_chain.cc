@@ -91,12 +91,6 @@ class ChainProvider : public AwsCredentialsProvider {
     ctx.profile_named = !s3::Env("AWS_PROFILE").empty();
     ctx.http = &http_;
     std::string tried;
-    const auto attempt = [&](const char* name, s3::SourceResult r, const std::string& why) -> Result<std::optional<AwsCredentials>> {
-      if (!r.ok()) return r.status();  // configured but failed: its message names it
-      if (!*r) tried += (tried.empty() ? "" : "; ") + std::string(name) + ": " + why;
-      return *r;
-    };
-    std::string why;
     using Source = s3::SourceResult (*)(const s3::SourceContext&, std::string*);
     const std::pair<const char*, Source> sources[] = {
         {"environment", [](const s3::SourceContext&, std::string* w) { return s3::EnvironmentCredentials(w); }},
@@ -106,9 +100,11 @@ class ChainProvider : public AwsCredentialsProvider {
         {"instance metadata", s3::InstanceMetadataCredentials},
     };
     for (const auto& [name, source] : sources) {
-      why.clear();
-      ASSIGN_OR_RETURN(std::optional<AwsCredentials> c, attempt(name, source(ctx, &why), why));
+      std::string why;
+      // Configured but failed: the error (which names the source) ends the chain.
+      ASSIGN_OR_RETURN(std::optional<AwsCredentials> c, source(ctx, &why));
       if (c) return *c;
+      tried += (tried.empty() ? "" : "; ") + std::string(name) + ": " + why;
     }
     return Status::NotFound("no AWS credentials found; tried " + tried +
                             " (for public buckets set AWS_NO_SIGN_REQUEST=true)");
