@@ -69,7 +69,9 @@ bool PlanRun::DownstreamIdle(int s) const {
 
 bool PlanRun::BudgetAllows(const StageRun& st) const {
   if (st.growth_estimate <= 0) return true;  // stages that do not grow data always help drain
-  return in_flight_ + ReadAheadBytesInFlight() + st.growth_estimate <= budget_ || DownstreamIdle(st.index);
+  // Tasks already running will grow too: their expected growth is held against the budget.
+  return in_flight_ + growth_reserved_ + ReadAheadBytesInFlight() + st.growth_estimate <= budget_ ||
+         DownstreamIdle(st.index);
 }
 
 int64_t PlanRun::SlotsFor(const StageRun& st, const Item& item) const {
@@ -107,7 +109,7 @@ bool PlanRun::SourceMayRead(const StageRun& st, int64_t task_index, int64_t task
   // Otherwise every read is within the budget, also one from a task holding rows: streaming
   // readers decode more pages to hand out the next slice.
   // Storage read-ahead (S3 prefetch windows) holds memory too.
-  return in_flight_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;
+  return in_flight_ + growth_reserved_ + ReadAheadBytesInFlight() + (st.reading + 1) * st.max_batch_bytes <= budget_;
 }
 
 Item PlanRun::TakeForStart(StageRun& st, int64_t* slots) {
@@ -115,6 +117,8 @@ Item PlanRun::TakeForStart(StageRun& st, int64_t* slots) {
   Item item = st.input.PopReady();
   ++st.running;
   st.reserved_out += *slots;
+  item.growth_reserved = std::max<int64_t>(st.growth_estimate, 0);
+  growth_reserved_ += item.growth_reserved;
   return item;
 }
 
@@ -139,6 +143,7 @@ void PlanRun::Complete(StageRun& st, const Item& item, int64_t slots, Result<std
                        Clock::duration busy) {
   --st.running;
   st.reserved_out -= slots;
+  growth_reserved_ -= item.growth_reserved;
   st.stats.busy_s += std::chrono::duration<double>(busy).count();
   ++completions_;
   if (!item.marker) {

@@ -150,6 +150,7 @@ class PlanRun {
   int live_threads_ = 0;
   int pool_busy_ = 0;
   int64_t in_flight_ = 0;
+  int64_t growth_reserved_ = 0;  // what running tasks of growing stages are expected to add
   uint64_t pushes_ = 0;       // batches pushed between stages, for the rate that turns coalescing on
   uint64_t pushes_at_sample_ = 0;
   bool coalesce_ = false;

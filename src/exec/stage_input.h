@@ -27,6 +27,7 @@ struct Item {
   OrderKey key;
   int64_t bytes = 0;
   bool marker = false;
+  int64_t growth_reserved = 0;  // budget a running task holds for the bytes its output will add
 };
 
 class StageInput {
