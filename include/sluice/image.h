@@ -93,6 +93,9 @@ class Preprocessor {
   /// The uint8 HWC crop of the last Process call (before ToTensor/Normalize): what parity
   /// tests compare with torchvision.
   const std::vector<uint8_t>& last_crop() const;
+  /// The last step alone: a uint8 HWC crop of the output's size (what a spec with dtype uint8
+  /// and layout nhwc produces, e.g. on a feeder) to this spec's output, as Process would.
+  void ConvertCrop(const uint8_t* crop_hwc, uint8_t* dst) const;
 
  private:
   struct Impl;
@@ -104,5 +107,10 @@ class Preprocessor {
 /// other columns except the input images. A row that fails is reported as a bad row, named by
 /// `id_column` (the row number when empty), and left out.
 MapFn MakePreprocessMap(PreprocessSpec spec, std::string image_column, std::string id_column, std::string output_column);
+
+/// The uint8 crops in `column` (uint8 [H, W, 3], the output of `spec` with dtype uint8 and
+/// layout nhwc) converted to `spec`'s output in place of the column: bit for bit what
+/// MakePreprocessMap(spec) gives for the same images.
+MapFn MakeCropConversionMap(PreprocessSpec spec, std::string column);
 
 }  // namespace sluice

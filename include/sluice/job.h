@@ -82,6 +82,19 @@ Result<JobSpec> LoadJobFile(const std::string& path, const std::vector<std::stri
 /// Every key with its default and meaning (the README's reference and `sluice run --help`).
 std::string JobFileReference();
 
+/// What one feeder of a heterogeneous cell (sluice/cell.h) gave an infer worker.
+struct FeederFigures {
+  std::string name;            // "feeder 0 (MPI rank 1 on cpu1)"
+  int shards = 0;              // shards handed to it
+  int64_t rows = 0, bad_rows = 0, batches = 0, bytes = 0;
+  double active_s = 0;         // from the worker's start to the feeder's last batch
+  double credit_wait_s = 0;    // the feeder's time blocked waiting for credits, as it last said
+  double rows_per_s() const { return active_s > 0 ? static_cast<double>(rows + bad_rows) / active_s : 0; }
+};
+
+class FeederPort;
+class InferPort;
+
 struct RunOptions {
   bool overwrite = false;
   /// Worker r of N (worker_identity.h): this process runs shards r, r + N, r + 2N, ... and the
@@ -94,6 +107,10 @@ struct RunOptions {
   /// Sees every bad row (recorded in _errors/ as well), from executor threads.
   std::function<void(const BadRow&)> on_bad_row;
   std::stop_token stop;
+  /// An infer worker's feeders (`--role infer` in a heterogeneous cell), or none.
+  FeederPort* feeders = nullptr;
+  /// With feeders: this worker's own cores preprocess too (else only the feeders do).
+  bool local_preprocess = true;
 };
 
 struct JobResult {
@@ -111,12 +128,39 @@ struct JobResult {
   WorkerIdentity worker;
   int shards_published = 0;   // of shards_total, by any worker, when this one finished
   bool job_complete = false;  // every shard published: _manifest.json and _SUCCESS written
+  /// Heterogeneous cells: rows this worker's own cores read and preprocessed, and each feeder's.
+  int64_t rows_from_own_cores = 0;
+  std::vector<FeederFigures> feeders;
   /// The end-of-run summary for people.
   std::string Summary() const;
   std::string ToJson() const;
 };
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options = {});
+
+/// What a feeder did (`sluice run --role preprocess`).
+struct FeedResult {
+  int feeder = 0, feeders = 1;
+  int shards = 0;            // shards it preprocessed
+  int64_t rows_sent = 0;     // crops sent to infer workers
+  int64_t bad_rows = 0;      // rows it could not use (sent to the shard's infer worker)
+  int64_t bytes_sent = 0;
+  double wall_s = 0;
+  double credit_wait_s = 0;  // blocked waiting for infer workers' credits
+  PlanStats stats;
+  std::string Summary() const;
+};
+
+/// A feeder of a heterogeneous cell (sluice/cell.h): asks the infer workers for shards, reads,
+/// decodes, resizes and crops them with this machine's cores and sends the uint8 crops to the
+/// shard's infer worker under its credits, until no infer worker has work left. Bad rows go
+/// to the shard's infer worker, which records them in _errors/. On an error the infer workers
+/// are told (their runs fail naming this feeder).
+Result<FeedResult> RunFeeder(const JobSpec& spec, InferPort& port, const RunOptions& options = {});
+
+/// The uint8 HWC crop the feeders send for `spec` (its preprocessing without ToTensor and
+/// Normalize); fails when the job has no preprocessing to share.
+Result<PreprocessSpec> FeederCropSpec(const JobSpec& spec);
 
 /// `sluice status`: a job's progress read from its output alone, while it runs and after:
 /// shards and rows published, bad rows, shards in progress, each worker's state, throughput and

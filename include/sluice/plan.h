@@ -52,6 +52,8 @@ class TaskContext {
   /// Records a bad row (the stage leaves it out of its output and goes on). Returns an error
   /// when the plan's bad-row policy refuses to go on; the stage must then return that error.
   Status ReportBadRow(std::string row_id, std::string reason) const;
+  /// The same for a row another stage (or process) found bad: its stage is kept.
+  Status ReportBadRow(BadRow row) const;
   /// Where output buffers should be allocated (pinned host memory when feeding a GPU).
   Allocator* allocator() const { return allocator_; }
 

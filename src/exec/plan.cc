@@ -16,7 +16,10 @@ std::string_view StageKindName(StageKind kind) {
 }
 
 Status TaskContext::ReportBadRow(std::string row_id, std::string reason) const {
-  BadRow row{stage_, std::move(row_id), std::move(reason)};
+  return ReportBadRow(BadRow{stage_, std::move(row_id), std::move(reason)});
+}
+
+Status TaskContext::ReportBadRow(BadRow row) const {
   if (on_bad_row_ == nullptr || !*on_bad_row_) return Status::OK();
   return (*on_bad_row_)(std::move(row));
 }

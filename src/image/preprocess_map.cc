@@ -89,4 +89,22 @@ MapFn MakePreprocessMap(PreprocessSpec spec, std::string image_column, std::stri
   };
 }
 
+MapFn MakeCropConversionMap(PreprocessSpec spec, std::string column) {
+  auto converter = std::make_shared<const Preprocessor>(spec);  // ConvertCrop reads only its tables
+  const DataType out_type = spec.OutputType();
+  const auto shape = spec.RowShape();
+  const int64_t h = spec.layout == Layout::kNCHW ? shape[1] : shape[0], w = spec.layout == Layout::kNCHW ? shape[2] : shape[1];
+  const DataType crop_type = DataType::Tensor(DType::kUInt8, {h, w, 3});
+  return [converter, out_type, crop_type, column](Batch batch, TaskContext& ctx) -> Result<Batch> {
+    ASSIGN_OR_RETURN(Column crops, batch.GetColumn(column));
+    if (!(crops.type() == crop_type)) {
+      return Status::InvalidArgument("column '" + column + "' is " + crops.type().ToString() + "; the crops must be " + crop_type.ToString());
+    }
+    if (out_type == crop_type) return batch;
+    ASSIGN_OR_RETURN(Column out, Column::Allocate(out_type, batch.num_rows(), ctx.allocator()));
+    for (int64_t r = 0; r < batch.num_rows(); ++r) converter->ConvertCrop(crops.RowData(r), out.MutableRowData(r));
+    return batch.WithColumn(column, std::move(out));
+  };
+}
+
 }  // namespace sluice

@@ -24,7 +24,7 @@ struct Preprocessor::Impl {
   int out_h = 0, out_w = 0;
 
   Status Transform(const ImageView& in, uint8_t* dst);
-  void Convert(uint8_t* dst) const;
+  void Convert(const uint8_t* src, uint8_t* dst) const;
 };
 
 Preprocessor::Preprocessor(const PreprocessSpec& spec) : impl_(std::make_unique<Impl>()) {
@@ -94,14 +94,15 @@ Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
                   static_cast<size_t>(win.w) * 3);
     }
   }
-  Convert(dst);
+  Convert(crop.data(), dst);
   return Status::OK();
 }
 
-void Preprocessor::Impl::Convert(uint8_t* dst) const {
+void Preprocessor::ConvertCrop(const uint8_t* crop_hwc, uint8_t* dst) const { impl_->Convert(crop_hwc, dst); }
+
+void Preprocessor::Impl::Convert(const uint8_t* src, uint8_t* dst) const {
   const size_t pixels = static_cast<size_t>(out_h) * out_w;
   const bool nchw = spec.layout == Layout::kNCHW;
-  const uint8_t* src = crop.data();
   auto index = [&](size_t p, int c) { return nchw ? static_cast<size_t>(c) * pixels + p : p * 3 + static_cast<size_t>(c); };
   switch (spec.dtype) {
     case DType::kUInt8:

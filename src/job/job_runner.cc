@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "job/cpu_gate.h"
+#include "job/feeder_inbox.h"
 #include "job/job_input.h"
 #include "job/output_dir.h"
 #include "job/shard_output.h"
@@ -205,6 +206,14 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     pre.dtype = DType::kUInt8;
   }
   RETURN_IF_ERROR(pre.Validate());
+  // Feeders (a heterogeneous cell) send uint8 crops; each takes this many batches in flight.
+  int feeder_credits = 0;
+  if (options.feeders) {
+    ASSIGN_OR_RETURN(PreprocessSpec crop, FeederCropSpec(spec));
+    const int64_t batch_bytes = 32 * crop.OutputType().fixed_row_bytes();
+    const int feeders = std::max(1, options.feeders->feeders());
+    feeder_credits = static_cast<int>(std::max<int64_t>(2, spec.resources.memory / 4 / batch_bytes / feeders));
+  }
   const DataType model_input = spec.preprocess_none ? input.image_type : pre.OutputType();
   // Models load (all devices in parallel) and warm up before any data moves; on a GPU the
   // warm-up runs the real batch size so cuDNN tunes the shape that will run.
@@ -275,6 +284,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   // 3. The plan, in rounds: read -> preprocess -> batch -> model -> write over the shards the
   // queue hands out; between rounds a worker with several waits for shards to take over.
   MapFn preprocess = spec.preprocess_none ? PassThroughMap("image", "input") : MakePreprocessMap(pre, "image", "id", "input");
+  MapFn convert_crops = options.feeders ? MakeCropConversionMap(pre, "input") : nullptr;
   // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
   std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
   std::vector<std::string> columns = input.columns;
@@ -296,9 +306,10 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   auto run_round = [&](job::Shard first) -> Status {
     auto ledger = std::make_shared<job::ShardLedger>();
     ledger->Expect(first);
-    MapFn tracked = [preprocess, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {
-      job::CpuGate::PreprocessTurn turn(gate.get());
+    MapFn tracked = [preprocess, convert_crops, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {
       if (b.num_rows() == 0) return b;
+      if (convert_crops && b.FindColumn("input") >= 0) return convert_crops(std::move(b), ctx);  // a feeder's crops
+      job::CpuGate::PreprocessTurn turn(gate.get());
       ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
       const int shard = *reinterpret_cast<const int32_t*>(shard_col.RowData(0));  // a source batch is one shard's
       TaskContext::BadRowHandler on_bad = [&](BadRow row) {
@@ -308,7 +319,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
       return preprocess(std::move(b), inner);
     };
-    // The first shard, then whatever the queue hands out (one read worker at a time asks).
+    // The first shard, then whatever the queue hands out (one read worker at a time asks; the
+    // feeders' requests too).
     auto pending = std::make_shared<std::pair<std::mutex, std::optional<job::Shard>>>();
     pending->second = first;
     job::ShardFeed feed = [pending, ledger, &queue, &reporter]() -> Result<std::optional<job::Shard>> {
@@ -325,6 +337,24 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       });
       return s;
     };
+    std::shared_ptr<job::FeederInbox> inbox;
+    job::ShardFeed local_feed = feed;
+    if (options.feeders && !options.local_preprocess) {
+      local_feed = []() -> Result<std::optional<job::Shard>> { return std::optional<job::Shard>(); };  // every shard to a feeder
+    } else if (options.feeders) {
+      local_feed = [feed, &inbox]() -> Result<std::optional<job::Shard>> {
+        ASSIGN_OR_RETURN(auto s, feed());
+        if (!s) inbox->NoMoreShards();
+        return s;
+      };
+    }
+    std::shared_ptr<Source> source = job::MakeShardSource(spec, local_feed, 32, remaining);
+    int read_workers = std::min({std::max(1, queue.own_total() - queue.own_published_at_start()), cpus, 4});
+    if (options.feeders) {
+      inbox = std::make_shared<job::FeederInbox>(options.feeders, feed, ledger, feeder_credits, start);
+      source = job::WithFeederTask(source, inbox);
+      ++read_workers;  // one waits on the feeders
+    }
     job::OutputSpec ospec{spec.output.uri, spec.output.format, spec.output.compression, columns,
                           out.published.empty() ? "" : JoinUri(spec.output.uri, *out.published.begin()), spec.output.tensor_layout, nullptr};
     ospec.on_published = [&queue, &reporter, &options, shards_known, total = result.shards_total](int shard, int64_t written, int64_t bad) {
@@ -339,7 +369,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       });
     };
     Plan plan;
-    plan.AddSource("read", job::MakeShardSource(spec, feed, 32, remaining), std::min({std::max(1, queue.own_total() - queue.own_published_at_start()), cpus, 4}))
+    plan.AddSource("read", source, read_workers)
         .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
         .AddRebatch("batch", spec.model.batch_size)
         .AddActor("model", GatedActor(MakeInferenceActor(*models, "input"), gate), replicas)
@@ -359,9 +389,12 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     const auto waited_now = [gate, waited_before](double t) {
       return GateWaits{t, gate->model_wait_s() - waited_before.model, gate->preprocess_wait_s() - waited_before.preprocess};
     };
-    eo.on_progress = [&options, &reporter, &result, gate, waits, waited_now](const PlanStats& s) {
+    eo.on_progress = [&options, &reporter, &result, gate, waits, waited_now, inbox](const PlanStats& s) {
       if (gate) waits->push_back(waited_now(s.wall_s));  // the monitor thread only; read after Execute
-      reporter->Update([&](job::WorkerReport& r) { r.SetStages(s); });
+      reporter->Update([&](job::WorkerReport& r) {
+        r.SetStages(s);
+        if (inbox) r.feeders = job::CombineFeeders(result.feeders, inbox->figures());
+      });
       // Earlier rounds' figures only change between rounds, never while this one runs.
       if (options.on_progress) options.on_progress(CombineRounds(result.stats, s));
     };
@@ -375,7 +408,12 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       return Status::OK();
     };
     PlanStats stats;
+    if (inbox) inbox->Start();
     Status st = Execute(plan, eo, &stats);
+    if (inbox) {
+      inbox->Stop();
+      result.feeders = job::CombineFeeders(result.feeders, inbox->figures());
+    }
     // After a watchdog trip a replica may still be inside the model: keep the models alive
     // (the caller is expected to exit; see Execute).
     if (st.code() == StatusCode::kStalled) (void)new auto(*models);
@@ -425,7 +463,10 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     }
     reporter->Update([](job::WorkerReport& r) { r.state = "running"; });
   }
+  if (options.feeders) options.feeders->Close();  // no more shards from this worker
   result.bad_rows = bad_count->load();
+  result.rows_from_own_cores = result.rows_written + bad_count->load();
+  for (const auto& f : result.feeders) result.rows_from_own_cores -= f.rows + f.bad_rows;
   const job::WorkerReport final_report = reporter->Snapshot();
   result.shards_written = final_report.shards_done;
   result.shards_taken = static_cast<int>(final_report.taken.size());
@@ -477,6 +518,16 @@ std::string JobResult::Summary() const {
                       : std::to_string(shards_published) + " of " + std::to_string(shards_total) +
                             " shards published so far; the job completes when the other workers finish theirs\n";
   }
+  if (!feeders.empty()) {
+    s += "rows from this worker's own cores: " + std::to_string(rows_from_own_cores) + "\n";
+    for (const FeederFigures& f : feeders) {
+      std::snprintf(line, sizeof(line), "rows from %s: %lld (%lld bad) in %d shards, %.1f rows/s, %.1f MiB (%.0f bytes per row); it waited %.1f s for credits\n",
+                    f.name.c_str(), static_cast<long long>(f.rows + f.bad_rows), static_cast<long long>(f.bad_rows), f.shards, f.rows_per_s(),
+                    static_cast<double>(f.bytes) / (1 << 20), f.rows > 0 ? static_cast<double>(f.bytes) / static_cast<double>(f.rows) : 0.0,
+                    f.credit_wait_s);
+      s += line;
+    }
+  }
   if (shards_written > 0) {
     s += FormatSummary(stats);
     // What each stage could sustain alone: rows per second of its busy time, all workers.
@@ -515,6 +566,7 @@ std::string JobResult::ToJson() const {
   out += ",\"worker\":{\"rank\":" + std::to_string(worker.rank) + ",\"count\":" + std::to_string(worker.count) + ",\"source\":";
   AppendJsonString(worker.source, &out);
   out += "},\"shards_taken\":" + std::to_string(shards_taken) + ",\"shards_published\":" + std::to_string(shards_published) + ",\"job_complete\":" + (job_complete ? "true" : "false");
+  out += ",\"rows_from_own_cores\":" + std::to_string(rows_from_own_cores) + ",\"feeders\":" + job::FeedersJson(feeders);
   out += ",\"stats\":" + StatsToJson(stats) + "}";
   return out;
 }

@@ -49,6 +49,19 @@ std::string Num(double v) {
 
 }  // namespace
 
+std::string FeedersJson(const std::vector<FeederFigures>& feeders) {
+  std::string j = "[";
+  for (size_t i = 0; i < feeders.size(); ++i) {
+    const FeederFigures& f = feeders[i];
+    j += i ? ",{\"name\":" : "{\"name\":";
+    AppendJsonString(f.name, &j);
+    j += ",\"shards\":" + std::to_string(f.shards) + ",\"rows\":" + std::to_string(f.rows) + ",\"bad_rows\":" + std::to_string(f.bad_rows) +
+         ",\"batches\":" + std::to_string(f.batches) + ",\"bytes\":" + std::to_string(f.bytes) + ",\"active_s\":" + Num(f.active_s) +
+         ",\"rows_per_s\":" + Num(f.rows_per_s()) + ",\"credit_wait_s\":" + Num(f.credit_wait_s) + "}";
+  }
+  return j + "]";
+}
+
 std::string WorkerReport::ToJson() const {
   std::string j = "{\"rank\":" + std::to_string(rank) + ",\"count\":" + std::to_string(count) + ",\"source\":";
   AppendJsonString(source, &j);
@@ -72,7 +85,7 @@ std::string WorkerReport::ToJson() const {
   }
   j += "],\"history\":[";
   for (size_t i = 0; i < history.size(); ++i) j += (i ? ",[" : "[") + Num(history[i].first) + "," + std::to_string(history[i].second) + "]";
-  j += "],\"fingerprint\":";
+  j += "],\"feeders\":" + FeedersJson(feeders) + ",\"fingerprint\":";
   AppendJsonString(fingerprint, &j);
   return j + "}\n";
 }
@@ -108,6 +121,10 @@ Result<WorkerReport> WorkerReport::Parse(const std::string& json, const std::str
                           s["blocked_s"].as<double>(0), s["concurrency"].as<int>(0)});
     }
     for (const auto& p : n["history"]) r.history.emplace_back(p[0].as<double>(), p[1].as<int64_t>());
+    for (const auto& f : n["feeders"]) {
+      r.feeders.push_back({f["name"].as<std::string>(""), f["shards"].as<int>(0), f["rows"].as<int64_t>(0), f["bad_rows"].as<int64_t>(0),
+                           f["batches"].as<int64_t>(0), f["bytes"].as<int64_t>(0), f["active_s"].as<double>(0), f["credit_wait_s"].as<double>(0)});
+    }
   } catch (const YAML::Exception& e) {
     return Status::InvalidData("'" + name + "' is not a sluice worker report: " + e.what());
   }

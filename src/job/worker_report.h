@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sluice/filesystem.h"
+#include "sluice/job.h"
 #include "sluice/stats.h"
 #include "sluice/status.h"
 
@@ -53,6 +54,9 @@ struct WorkerReport {
   /// kMaxHistory points; a long run keeps every other one.
   std::vector<std::pair<double, int64_t>> history;
   static constexpr size_t kMaxHistory = 240;
+  /// An infer worker of a heterogeneous cell: what each feeder delivered (rows from its own
+  /// cores are the rest), with the feeder's rows/s and time blocked on credits.
+  std::vector<FeederFigures> feeders;
 
   /// When its work ended: the last shard published, else its end, else its last heartbeat.
   double work_end() const { return work_ended_at > 0 ? work_ended_at : ended_at > 0 ? ended_at : updated_at; }
@@ -61,6 +65,9 @@ struct WorkerReport {
   static Result<WorkerReport> Parse(const std::string& json, const std::string& name);
   void SetStages(const PlanStats& stats);
 };
+
+/// Feeder figures as a JSON array (worker reports and --summary-json).
+std::string FeedersJson(const std::vector<FeederFigures>& feeders);
 
 double UnixNow();
 std::string HostName();

@@ -17,6 +17,9 @@
 #include "sluice/metrics.h"
 #include "sluice/report.h"
 #include "sluice/worker_identity.h"
+#ifdef SLUICE_WITH_MPI
+#include "feeder_role.h"
+#endif
 
 namespace sluice::cli {
 namespace {
@@ -42,10 +45,12 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   for (const auto& a : all_args) command_line += " " + a;
   std::vector<std::string> args;
   std::string job_file;
-  bool overwrite = false;
+  bool overwrite = false, feeders_only = false;
   for (const auto& a : all_args) {
     if (a == "--overwrite") {
       overwrite = true;
+    } else if (a == "--feeders-only") {
+      feeders_only = true;
     } else if (a.rfind("--", 0) != 0 && job_file.empty() && (args.empty() || args.back() != "--set")) {
       job_file = a;
     } else {
@@ -55,7 +60,8 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   ArgParser p("sluice run JOB.yaml",
               "Runs a batch inference job: reads the input, preprocesses, runs the model and writes predictions, "
               "resuming from the shards an earlier run already published.\n"
-              "  --overwrite            start over: delete this job's earlier output first\n\n"
+              "  --overwrite            start over: delete this job's earlier output first\n"
+              "  --feeders-only         with --role infer: only the feeders preprocess; this worker's cores run the model\n\n"
               "Job file reference:\n" + JobFileReference());
   std::vector<std::string> sets;
   std::string progress = "auto", summary_json;
@@ -72,8 +78,12 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
   p.String("--metrics-addr", &metrics_addr, "HOST:PORT to serve Prometheus metrics on (e.g. 0.0.0.0:9400 for every interface)");
   std::string report_path;
   p.String("--report", &report_path, "write an HTML report of the run to this file (also when it stops with an error)");
+  std::string role;
+  p.String("--role", &role, "infer | preprocess: this process's part in a heterogeneous MPI launch (README 'Heterogeneous clusters')");
+
   if (!p.Parse(args)) return p.exit_code();
   if (job_file.empty()) return p.Fail("needs a job file");
+  if (!role.empty() && role != "infer" && role != "preprocess") return p.Fail("--role must be infer or preprocess");
   if (!report_path.empty()) {
     if (Status st = CheckReportPath(report_path); !st.ok()) {
       std::fprintf(stderr, "sluice run: %s\n", st.message().c_str());
@@ -129,11 +139,44 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
     std::fprintf(stderr, "metrics: http://%s:%d/metrics\n", metrics_addr.empty() ? "127.0.0.1" : metrics_addr.substr(0, metrics_addr.rfind(':')).c_str(),
                  metrics->port());
   }
+  // A heterogeneous cell: MPI tells every process the others' roles; infer workers share the
+  // shards among themselves, feeders work for them.
+#ifdef SLUICE_WITH_MPI
+  std::unique_ptr<cluster::MpiCell> cell;
+  if (!role.empty()) {
+    auto started = cluster::MpiCell::Start(role == "infer" ? CellRole::kInfer : CellRole::kPreprocess);
+    if (!started.ok()) {
+      std::fprintf(stderr, "sluice run --role %s: %s\n", role.c_str(), started.status().ToString().c_str());
+      return 2;
+    }
+    cell = std::move(started).value();
+    worker = cell->identity();
+    if (role == "preprocess") return RunFeederRole(*cell, *spec, mode, summary_json);
+  }
+  // After a failure the whole launch ends (the others would wait for this process forever).
+  const auto end_cell = [&cell](int code) {
+    if (!cell) return code;
+    if (code != 0) cell->Abort(code);
+    Status st = cell->Finish();
+    if (!st.ok()) std::fprintf(stderr, "sluice run: %s\n", st.ToString().c_str());
+    return st.ok() ? 0 : 1;
+  };
+#else
+  if (!role.empty()) {
+    std::fprintf(stderr, "sluice run --role: this sluice was built without MPI (install libopenmpi-dev and rebuild)\n");
+    return 2;
+  }
+  const auto end_cell = [](int code) { return code; };
+#endif
   ProgressDisplay display(mode, stderr);
-  if (worker->count > 1) display.SetTitle(worker->Describe());
+  if (worker->count > 1 || !role.empty()) display.SetTitle(worker->Describe());
   RunOptions ro;
   ro.overwrite = overwrite;
   ro.worker = *worker;
+#ifdef SLUICE_WITH_MPI
+  if (cell && cell->feeders()->feeders() > 0) ro.feeders = cell->feeders();
+  ro.local_preprocess = !feeders_only;
+#endif
   ro.on_progress = [&display, &stats_mu, &latest, serving = metrics != nullptr](const PlanStats& s) {
     display.Update(s);
     if (!serving) return;  // the snapshot (timelines included) is copied only for a scraper
@@ -180,16 +223,17 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
       // A thread may still be stuck inside the model or storage: leave without running
       // destructors under it. Nothing half-written was published; a rerun resumes.
       std::fflush(nullptr);
+      if (!role.empty()) end_cell(1);
       _exit(1);
     }
-    return result.status().IsUserError() ? 2 : 1;
+    return end_cell(result.status().IsUserError() ? 2 : 1);
   }
   std::fprintf(stderr, "%s", result->Summary().c_str());
   say_report();
   if (!summary_json.empty()) {
     std::ofstream(summary_json) << result->ToJson() << "\n";
   }
-  return 0;
+  return end_cell(0);
 }
 
 }  // namespace sluice::cli
