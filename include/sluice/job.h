@@ -131,6 +131,8 @@ struct JobResult {
   /// Heterogeneous cells: rows this worker's own cores read and preprocessed, and each feeder's.
   int64_t rows_from_own_cores = 0;
   std::vector<FeederFigures> feeders;
+  int feeder_credits = 0;              // batches each feeder may have in flight to this worker
+  int64_t feeder_inbox_peak_bytes = 0;  // the most the feeders' batches held here at once
   /// The end-of-run summary for people.
   std::string Summary() const;
   std::string ToJson() const;

@@ -6,6 +6,7 @@ namespace sluice::cluster {
 namespace {
 
 constexpr int64_t kAlign = 64;
+constexpr uint64_t kCopyBelow = 64 << 10;
 constexpr uint64_t kMagic = 0x31424c5355554c53ULL;  // "SLUUSLB1"
 alignas(64) const uint8_t kZeros[kAlign] = {};
 
@@ -152,6 +153,10 @@ struct Message {
     ASSIGN_OR_RETURN(uint64_t size, r.U64());
     const auto room = static_cast<uint64_t>(buffer->size() - data_start);
     if (at > room || size > room - at) return Status::InvalidData(what + ": a buffer lies outside the message");
+    // Small buffers (ids, shard numbers, offsets) are copied out: a view would keep the whole
+    // message alive for as long as any slice of them lives (after the crops are long gone),
+    // memory the executor's budget does not see.
+    if (size < kCopyBelow) return Buffer::CopyOf({buffer->data() + data_start + at, static_cast<size_t>(size)});
     return Buffer::Wrap(buffer->data() + data_start + at, static_cast<int64_t>(size), MemoryKind::kHost, buffer);
   }
 };

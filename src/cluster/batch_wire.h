@@ -3,6 +3,9 @@
 /// datatypes): no copy on the sending side, one receive buffer and zero-copy views on the
 /// receiving side.
 ///
+/// Buffers under 64 KiB are copied out of the message on arrival (so a slice of the ids cannot
+/// keep a message of crops alive); larger ones are viewed.
+///
 /// Message layout: [u64 header bytes][header][pad to 64] then every data piece at a 64-byte
 /// aligned offset from the data start (so numeric and tensor rows stay aligned). The header
 /// holds a text `meta` (the sender's figures), the column names and types, and each buffer's

@@ -20,6 +20,7 @@ class FeederInbox::Task final : public ReadTask {
         const int64_t rows = item.batch ? item.batch->num_rows() : static_cast<int64_t>(item.bad.size());
         in.rows_outstanding_ -= rows;
         if (item.batch) {
+          in.bytes_held_ -= item.batch->ByteSize();
           lock.unlock();
           in.port_->Grant(item.feeder, 1);
           return std::optional<Batch>(std::move(*item.batch));
@@ -127,6 +128,8 @@ void FeederInbox::Deliver(int feeder, Item item, const std::string& meta) {
     f.rows += item.batch->num_rows();
     f.bytes += item.batch->ByteSize();
     ++f.batches;
+    bytes_held_ += item.batch->ByteSize();
+    peak_bytes_ = std::max(peak_bytes_, bytes_held_);
   } else {
     f.bad_rows += static_cast<int64_t>(item.bad.size());
   }
@@ -143,6 +146,11 @@ void FeederInbox::Deliver(int feeder, Item item, const std::string& meta) {
 std::vector<FeederFigures> FeederInbox::figures() const {
   std::lock_guard lock(mu_);
   return figures_;
+}
+
+int64_t FeederInbox::peak_bytes() const {
+  std::lock_guard lock(mu_);
+  return peak_bytes_;
 }
 
 int64_t FeederInbox::rows_received() const {

@@ -44,6 +44,8 @@ class FeederInbox {
   std::vector<FeederFigures> figures() const;
   /// Rows the feeders delivered (written and bad).
   int64_t rows_received() const;
+  /// The most bytes of batches the inbox held at once.
+  int64_t peak_bytes() const;
 
  private:
   class Task;
@@ -67,6 +69,7 @@ class FeederInbox {
   std::deque<Item> items_;
   bool no_more_shards_ = false;
   int64_t rows_outstanding_ = 0;  // rows of shards given to feeders not yet received
+  int64_t bytes_held_ = 0, peak_bytes_ = 0;
   Status failure_;
   std::vector<FeederFigures> figures_;
   std::chrono::steady_clock::time_point start_;

@@ -15,6 +15,7 @@
 #include "job/work_queue.h"
 #include "job/worker_report.h"
 #include "sluice/executor.h"
+#include "sluice/byte_units.h"
 #include "sluice/huge_pages.h"
 #include "sluice/inference.h"
 #include "sluice/json_lines.h"
@@ -275,6 +276,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
 
   JobResult result;
   result.worker = worker;
+  result.feeder_credits = feeder_credits;
   result.rows_total = input.total_rows;
   result.shards_total = static_cast<int>(input.shards.size());
   result.shards_resumed = queue.own_published_at_start();
@@ -413,6 +415,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     if (inbox) {
       inbox->Stop();
       result.feeders = job::CombineFeeders(result.feeders, inbox->figures());
+      result.feeder_inbox_peak_bytes = std::max(result.feeder_inbox_peak_bytes, inbox->peak_bytes());
+      reporter->Update([&](job::WorkerReport& r) { r.feeders = result.feeders; });
     }
     // After a watchdog trip a replica may still be inside the model: keep the models alive
     // (the caller is expected to exit; see Execute).
@@ -519,7 +523,8 @@ std::string JobResult::Summary() const {
                             " shards published so far; the job completes when the other workers finish theirs\n";
   }
   if (!feeders.empty()) {
-    s += "rows from this worker's own cores: " + std::to_string(rows_from_own_cores) + "\n";
+    s += "rows from this worker's own cores: " + std::to_string(rows_from_own_cores) + "; feeders' batches held here at most " +
+         FormatBytes(feeder_inbox_peak_bytes) + " (" + std::to_string(feeder_credits) + " credits each)\n";
     for (const FeederFigures& f : feeders) {
       std::snprintf(line, sizeof(line), "rows from %s: %lld (%lld bad) in %d shards, %.1f rows/s, %.1f MiB (%.0f bytes per row); it waited %.1f s for credits\n",
                     f.name.c_str(), static_cast<long long>(f.rows + f.bad_rows), static_cast<long long>(f.bad_rows), f.shards, f.rows_per_s(),
@@ -566,7 +571,8 @@ std::string JobResult::ToJson() const {
   out += ",\"worker\":{\"rank\":" + std::to_string(worker.rank) + ",\"count\":" + std::to_string(worker.count) + ",\"source\":";
   AppendJsonString(worker.source, &out);
   out += "},\"shards_taken\":" + std::to_string(shards_taken) + ",\"shards_published\":" + std::to_string(shards_published) + ",\"job_complete\":" + (job_complete ? "true" : "false");
-  out += ",\"rows_from_own_cores\":" + std::to_string(rows_from_own_cores) + ",\"feeders\":" + job::FeedersJson(feeders);
+  out += ",\"rows_from_own_cores\":" + std::to_string(rows_from_own_cores) + ",\"feeder_credits\":" + std::to_string(feeder_credits) +
+         ",\"feeder_inbox_peak_bytes\":" + std::to_string(feeder_inbox_peak_bytes) + ",\"feeders\":" + job::FeedersJson(feeders);
   out += ",\"stats\":" + StatsToJson(stats) + "}";
   return out;
 }

@@ -15,13 +15,13 @@ import { sleepModel, sleepJob, startWorkers } from './worker_cases.mjs';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /// The tiny CPU model over the 230-row JPEG input in 5 shards: a single process's output.
-async function single(ctx, dir, data) {
+export async function single(ctx, dir, data) {
   const out = join(dir, 'single');
   await runJob(ctx, dir, 'single', baseJob(ctx, data.glob, out, {}));
   return readOutput(ctx.db, out, 'parquet');
 }
 
-async function expectSame(ctx, out, want, labels, what) {
+export async function expectSame(ctx, out, want, labels, what) {
   expectCompleteOutput(out, 'parquet', 5);
   const got = await readOutput(ctx.db, out, 'parquet');
   expectNull(checkOutput(got, labels, { k: 5 }));
