@@ -39,6 +39,17 @@ function inferAndFeeders(ctx, file, summary, feeders, inferArgs = []) {
   ];
 }
 
+/// Writes `job` into the case dir and runs it as an infer worker and two feeders; fails the case
+/// unless the launch succeeds. Returns { r, s: the infer worker's summary, summaryPath }.
+async function runCell(ctx, dir, job, inferArgs = []) {
+  const file = writeJob(join(dir, 'job.yaml'), job);
+  const summaryPath = join(dir, 'infer.json');
+  const cell = startCell(ctx, inferAndFeeders(ctx, file, summaryPath, 2, inferArgs));
+  const r = await cell.done;
+  expect(r.code === 0, () => describeCell(cell, r));
+  return { r, s: readSummary(summaryPath), summaryPath };
+}
+
 const rowsFromFeeders = (s) => s.feeders.reduce((n, f) => n + f.rows + f.bad_rows, 0);
 
 /// One infer worker (its own cores preprocess too) and two feeders equal a single run.
@@ -47,13 +58,8 @@ export async function cellEqual(ctx, dir) {
   const labels = await inputLabels(ctx.db, data.glob);
   const want = await single(ctx, dir, data);
   const out = join(dir, 'out');
-  const file = writeJob(join(dir, 'job.yaml'), baseJob(ctx, data.glob, out, {}));
-  const summaryPath = join(dir, 'infer.json');
-  const cell = startCell(ctx, inferAndFeeders(ctx, file, summaryPath, 2));
-  const r = await cell.done;
-  expect(r.code === 0, () => describeCell(cell, r));
+  const { r, s, summaryPath } = await runCell(ctx, dir, baseJob(ctx, data.glob, out, {}));
   await expectSame(ctx, out, want, labels, 'an infer worker with 2 feeders and a single run');
-  const s = readSummary(summaryPath);
   expect(s.feeders.length === 2, () => `the infer worker's summary lists ${s.feeders.length} feeders, want 2`);
   expect(rowsFromFeeders(s) > 0, () => `the feeders delivered no rows: ${JSON.stringify(s.feeders)}`);
   expect(rowsFromFeeders(s) + s.rows_from_own_cores === 230,
@@ -79,12 +85,7 @@ export async function cellBadRows(ctx, dir) {
   const wantOut = await readOutput(ctx.db, join(dir, 'single'), 'parquet');
   const out = join(dir, 'out');
   job.output.uri = out;
-  const file = writeJob(join(dir, 'job.yaml'), job);
-  const summaryPath = join(dir, 'infer.json');
-  const cell = startCell(ctx, inferAndFeeders(ctx, file, summaryPath, 2, ['--feeders-only']));
-  const r = await cell.done;
-  expect(r.code === 0, () => describeCell(cell, r));
-  const s = readSummary(summaryPath);
+  const { s } = await runCell(ctx, dir, job, ['--feeders-only']);
   expect(s.rows_from_own_cores === 0 && rowsFromFeeders(s) === 100, () => `--feeders-only: own cores ${s.rows_from_own_cores}, feeders ${rowsFromFeeders(s)}`);
   expect(s.bad_rows === 6, () => `bad_rows ${s.bad_rows}, want 6`);
   const got = readErrors(out);
@@ -107,12 +108,7 @@ export async function cellFlowControl(ctx, dir) {
   });
   const { summary: alone } = await runJob(ctx, dir, 'single', job);
   job.output.uri = join(dir, 'out');
-  const file = writeJob(join(dir, 'job.yaml'), job);
-  const summaryPath = join(dir, 'infer.json');
-  const cell = startCell(ctx, inferAndFeeders(ctx, file, summaryPath, 2, ['--feeders-only']));
-  const r = await cell.done;
-  expect(r.code === 0, () => describeCell(cell, r));
-  const s = readSummary(summaryPath);
+  const { s, summaryPath } = await runCell(ctx, dir, job, ['--feeders-only']);
   const maxBatch = 32 * 224 * 224 * 3 + (64 << 10);  // a feeder's batch: at most 32 crops, ids and shard numbers
   const allowed = s.feeder_credits * 2 * maxBatch;
   expect(s.feeder_inbox_peak_bytes <= allowed,
