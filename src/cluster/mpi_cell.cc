@@ -32,7 +32,7 @@ struct Outgoing {
 
 class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
  public:
-  explicit MpiCellImpl(CellRole role) : role_(role) {}
+  MpiCellImpl(CellRole role, std::string fingerprint) : role_(role), fingerprint_(std::move(fingerprint)) {}
   ~MpiCellImpl() override {
     if (thread_.joinable()) {
       {
@@ -92,6 +92,8 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
     handlers_ = std::move(handlers);
     attached_ = true;
     wake_.notify_all();
+    for (auto& [feeder, error] : early_failures_) handlers_.failed(feeder, error);  // before this worker attached
+    early_failures_.clear();
   }
   void Detach() override {
     std::lock_guard hl(handler_mu_);  // waits for a handler running now
@@ -205,7 +207,19 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
       hosts_.emplace_back(&hosts[static_cast<size_t>(r) * kHostChars]);
       (roles[static_cast<size_t>(r)] == 1 ? infer_ranks_ : feeder_ranks_).push_back(r);
     }
-    rank_ = rank;
+    // One job file for the whole launch: a feeder cropping differently would change the output.
+    uint64_t digest = 1469598103934665603ull;  // FNV-1a of the fingerprint
+    for (unsigned char c : fingerprint_) digest = (digest ^ c) * 1099511628211ull;
+    std::vector<uint64_t> digests(static_cast<size_t>(size));
+    MPI_Allgather(&digest, 1, MPI_UINT64_T, digests.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+    std::string differ;
+    for (int r = 1; r < size; ++r) {
+      if (digests[static_cast<size_t>(r)] != digests[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+    }
+    if (!differ.empty()) {
+      return Status::InvalidArgument("the processes of this MPI launch run different jobs: rank(s) " + differ +
+                                     " have a job file (after --set) whose output-deciding keys differ from rank 0's; give every role the same job file");
+    }
     if (infer_ranks_.empty()) return Status::InvalidArgument("no process of this MPI launch was started with --role infer: the feeders have nobody to feed");
     credits_.assign(infer_ranks_.size(), 0);
     const auto& mine_list = role_ == CellRole::kInfer ? infer_ranks_ : feeder_ranks_;
@@ -225,7 +239,7 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
       std::deque<Outgoing> out;
       {
         std::lock_guard lock(mu_);
-        if (abort_code_) MPI_Abort(MPI_COMM_WORLD, abort_code_);
+        if (abort_code_) break;
         if (Done()) break;  // before taking the outbox: a last message (BYE) must go out first
         out.swap(outbox_);
       }
@@ -241,6 +255,21 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
       std::unique_lock lock(mu_);
       wake_.wait_for(lock, idle, [&] { return !outbox_.empty() || abort_code_ || stopping_; });
       idle = std::min<std::chrono::microseconds>(idle * 2, std::chrono::milliseconds(1));
+    }
+    if (abort_code_) {
+      // What was posted (a FAILED naming this process's error) gets up to 2 s to leave.
+      std::deque<Outgoing> out;
+      {
+        std::lock_guard lock(mu_);
+        out.swap(outbox_);
+      }
+      for (auto& o : out) StartSend(std::move(o));
+      const auto until = Clock::now() + std::chrono::seconds(2);
+      while (!sends_.empty() && Clock::now() < until) {
+        TestSends();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      MPI_Abort(MPI_COMM_WORLD, abort_code_);
     }
     // Sends still in flight complete before MPI ends.
     while (!sends_.empty()) TestSends();
@@ -377,8 +406,7 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
         if (handlers_.failed) {
           handlers_.failed(feeder, error);
         } else {
-          std::lock_guard lock(mu_);
-          transport_error_ = error;
+          early_failures_.emplace_back(feeder, error);  // handler_mu_ held: Attach delivers them
         }
         return;
       }
@@ -429,6 +457,7 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
   };
 
   const CellRole role_;
+  const std::string fingerprint_;
   WorkerIdentity identity_;
   int rank_ = 0;
   std::vector<int> infer_ranks_, feeder_ranks_;
@@ -453,14 +482,15 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
 
   std::mutex handler_mu_;  // held while a handler runs; Attach/Detach take it
   Handlers handlers_;
+  std::vector<std::pair<int, Status>> early_failures_;  // feeders' FAILED before Attach (handler_mu_)
 
   std::vector<Pending> sends_;  // the MPI thread's
 };
 
 }  // namespace
 
-Result<std::unique_ptr<MpiCell>> MpiCell::Start(CellRole role) {
-  auto cell = std::make_unique<MpiCellImpl>(role);
+Result<std::unique_ptr<MpiCell>> MpiCell::Start(CellRole role, const std::string& job_fingerprint) {
+  auto cell = std::make_unique<MpiCellImpl>(role, job_fingerprint);
   RETURN_IF_ERROR(cell->Init());
   return std::unique_ptr<MpiCell>(std::move(cell));
 }

@@ -22,8 +22,10 @@ namespace sluice::cluster {
 class MpiCell {
  public:
   virtual ~MpiCell() = default;
-  /// Initializes MPI and exchanges roles; fails when no rank is an infer worker.
-  static Result<std::unique_ptr<MpiCell>> Start(CellRole role);
+  /// Initializes MPI and exchanges roles, hosts and each process's job fingerprint
+  /// (JobSpec::Fingerprint); fails when no rank is an infer worker or when the job files differ
+  /// (every rank says which ranks disagree with rank 0).
+  static Result<std::unique_ptr<MpiCell>> Start(CellRole role, const std::string& job_fingerprint);
   /// Infer workers: worker r of the infer workers (they share the shards); feeders: feeder r of the feeders.
   virtual const WorkerIdentity& identity() const = 0;
   virtual FeederPort* feeders() = 0;  // infer role
@@ -32,7 +34,8 @@ class MpiCell {
   /// "none" and waits for each feeder to finish; a feeder tells every infer worker it is
   /// done. Then MPI_Finalize.
   virtual Status Finish() = 0;
-  /// After a failure: ends the whole launch now (MPI_Abort with `code`).
+  /// After a failure: ends the whole launch now (MPI_Abort with `code`), after at most 2 s for
+  /// messages already posted (a FAILED) to leave.
   [[noreturn]] virtual void Abort(int code) = 0;
 };
 

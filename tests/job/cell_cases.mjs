@@ -1,17 +1,21 @@
 // Heterogeneous cells (README "Heterogeneous clusters"): one MPI launch of an infer worker and
 // CPU-only feeders (`mpirun ... --role infer : ... --role preprocess`). The output equals a
 // single process's; the feeders' batches stay within the infer worker's credits while the
-// model is slow; bad rows a feeder finds land in _errors/ as on one machine; a killed feeder
-// ends the launch promptly with nothing half-published, and the rerun completes exactly once.
+// model is slow; bad rows a feeder finds land in _errors/ as on one machine; different job
+// files are refused; a killed feeder ends the launch promptly with nothing half-published, and
+// the rerun completes exactly once.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSlurmCluster } from '../cluster/slurm_cluster.mjs';
 import { readOutput, sameTopK, inputLabels, readErrors } from './lib/predictions.mjs';
 import { startSluice, writeJob, readSummary } from './lib/sluice_process.mjs';
 import { baseJob, expect, expectCompleteOutput, expectNull, runJob } from './lib/job_runs.mjs';
 import { single, expectSame } from './launcher_cases.mjs';
 import { sleepModel, sleepJob, waitFor, workerReport } from './worker_cases.mjs';
 
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MPI_ENV = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_btl: 'self,tcp' };
 
 /// One mpirun with an app context per entry ({ np, args }); returns { args, child, done }.
@@ -126,6 +130,49 @@ export async function cellFlowControl(ctx, dir) {
   expect(waited > 2, () => `the feeders should have waited for credits behind a slow model (waited ${waited} s)`);
   ctx.note(`inbox peak ${s.feeder_inbox_peak_bytes} of ${allowed} allowed (${s.feeder_credits} credits, batches up to ${Math.round(maxBatch)} B); ` +
     `feeders waited ${waited.toFixed(1)} s for credits; infer peak RSS ${s.peak_rss_bytes >> 20} MiB vs single ${alone.peak_rss_bytes >> 20} MiB`);
+}
+
+/// The example Slurm script (examples/slurm/cell.sbatch: mpirun inside the allocation) on a
+/// real Slurm cluster of 3 nodes: one infer worker and 2 feeders; equal to a single run.
+export async function cellSlurm(ctx, dir) {
+  const data = await ctx.data.jpeg();
+  const labels = await inputLabels(ctx.db, data.glob);
+  const want = await single(ctx, dir, data);
+  const cluster = await startSlurmCluster({ dir: join(dir, 'slurm'), nodes: 3 });
+  try {
+    const out = join(dir, 'out');
+    const file = writeJob(join(dir, 'job.yaml'), baseJob(ctx, data.glob, out, {}));
+    const logs = join(dir, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const env = { ...cluster.env, SLUICE: ctx.bin, ...MPI_ENV };
+    const id = await cluster.sbatch(['-N', '3', '-n', '3', '-o', join(logs, 'slurm-%j.log'), join(REPO, 'examples/slurm/cell.sbatch'), file], { env });
+    const tasks = await cluster.waitJob(id, 240_000);
+    const log = readdirSync(logs).map((n) => readFileSync(join(logs, n), 'utf8')).join('\n');
+    const completed = tasks.every((t) => t.state === 'COMPLETED');
+    const tails = completed ? '' : await cluster.logTails();
+    expect(completed, () => `${JSON.stringify(tasks)}\n${log}\n${tails}`);
+    for (const f of [0, 1]) expect(log.includes(`feeder ${f} of 2`), () => `feeder ${f} did not report:\n${log}`);
+    expect(/rows from feeder 1 \(MPI rank 2 on /.test(log), () => `the infer worker's summary should name its feeders:\n${log}`);
+    await expectSame(ctx, out, want, labels, 'a Slurm cell (mpirun in an sbatch allocation) and a single run');
+    ctx.note(`nodes ${[...new Set(tasks.flatMap((t) => (t.nodes ?? '').split(',')))]}`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/// Feeders given a job that crops differently (an output-deciding key) are refused at once by
+/// every rank, naming the ranks, before any work.
+export async function cellRefused(ctx, dir) {
+  const data = await ctx.data.jpeg();
+  const out = join(dir, 'out');
+  const file = writeJob(join(dir, 'job.yaml'), baseJob(ctx, data.glob, out, {}));
+  const contexts = inferAndFeeders(ctx, file, join(dir, 'infer.json'), 2);
+  for (const c of contexts.slice(1)) c.args.push('--set', 'preprocess.crop=28');
+  const cell = startCell(ctx, contexts, { timeoutMs: 60_000 });
+  const r = await cell.done;
+  expect(r.code !== 0 && !r.timedOut, () => `different job files should be refused: ${describeCell(cell, r)}`);
+  expect(/different jobs: rank\(s\) 1, 2 /.test(r.stderr), () => `the refusal should name ranks 1 and 2:\n${r.stderr}`);
+  expect(!existsSync(join(out, 'part-00000.parquet')), 'a part was published by a refused launch');
 }
 
 /// A feeder SIGKILLed mid-run ends the launch within seconds, naming the lost rank; every

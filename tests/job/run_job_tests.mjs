@@ -25,7 +25,7 @@ import { bigRowGroups, soak, watchdog } from './liveness_cases.mjs';
 import { includeTypes, rayLayoutOutput, rayTensors } from './ray_cases.mjs';
 import { workersLocal, workersStraggler, workersKilled, workersSigterm, workersRefused } from './worker_cases.mjs';
 import { workersMpirun, workersSlurm, workersS3 } from './launcher_cases.mjs';
-import { cellEqual, cellBadRows, cellFlowControl, cellFeederKilled } from './cell_cases.mjs';
+import { cellEqual, cellBadRows, cellFlowControl, cellRefused, cellFeederKilled, cellSlurm } from './cell_cases.mjs';
 import { prometheusMetrics } from './metrics_cases.mjs';
 import {
   reportRun, reportBadRows, reportResumed, reportError, reportBadPath, reportJob, reportGpu,
@@ -366,6 +366,8 @@ const CASES = [
   ['cell_equal', cellEqual],
   ['cell_bad_rows', cellBadRows],
   ['cell_flow_control', cellFlowControl],
+  ['cell_refused', cellRefused],
+  ['cell_slurm', cellSlurm],
   ['cell_feeder_killed', cellFeederKilled],
 ];
 const ONLY_WHEN_NAMED = new Set(['soak', ...CASES.map(([n]) => n).filter((n) => /^(workers|report|cell)_/.test(n))]);

@@ -144,7 +144,7 @@ int RunJobCommand(const std::vector<std::string>& all_args) {
 #ifdef SLUICE_WITH_MPI
   std::unique_ptr<cluster::MpiCell> cell;
   if (!role.empty()) {
-    auto started = cluster::MpiCell::Start(role == "infer" ? CellRole::kInfer : CellRole::kPreprocess);
+    auto started = cluster::MpiCell::Start(role == "infer" ? CellRole::kInfer : CellRole::kPreprocess, spec->Fingerprint());
     if (!started.ok()) {
       std::fprintf(stderr, "sluice run --role %s: %s\n", role.c_str(), started.status().ToString().c_str());
       return 2;
