@@ -459,7 +459,6 @@ class MpiCellImpl final : public MpiCell, public FeederPort, public InferPort {
   const CellRole role_;
   const std::string fingerprint_;
   WorkerIdentity identity_;
-  int rank_ = 0;
   std::vector<int> infer_ranks_, feeder_ranks_;
   std::map<int, int> feeder_index_, infer_index_;  // world rank -> index
   std::vector<std::string> hosts_;
