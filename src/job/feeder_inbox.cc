@@ -57,14 +57,14 @@ void FeederInbox::Start() {
   h.batch = [this](int feeder, Batch batch, std::string meta) {
     Item item;
     item.feeder = feeder;
-    auto shard = batch.GetColumn(kShardColumn);
-    if (!shard.ok() || shard->type().id() != TypeId::kInt32 || batch.num_rows() == 0) {
+    auto shard = BatchShard(batch);
+    if (!shard.ok()) {
       std::lock_guard lock(mu_);
-      if (failure_.ok()) failure_ = Status::InvalidData("a batch from " + port_->Describe(feeder) + " has no rows or no shard column");
+      if (failure_.ok()) failure_ = shard.status().WithContext("a batch from " + port_->Describe(feeder));
       cv_.notify_all();
       return;
     }
-    item.shard = shard->Value<int32_t>(0);
+    item.shard = *shard;
     item.batch = std::move(batch);
     Deliver(feeder, std::move(item), meta);
   };
@@ -153,12 +153,6 @@ int64_t FeederInbox::peak_bytes() const {
   return peak_bytes_;
 }
 
-int64_t FeederInbox::rows_received() const {
-  std::lock_guard lock(mu_);
-  int64_t n = 0;
-  for (const auto& f : figures_) n += f.rows + f.bad_rows;
-  return n;
-}
 
 std::vector<FeederFigures> CombineFeeders(const std::vector<FeederFigures>& earlier, const std::vector<FeederFigures>& now) {
   if (earlier.empty()) return now;

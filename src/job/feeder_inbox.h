@@ -42,8 +42,6 @@ class FeederInbox {
   std::unique_ptr<ReadTask> MakeTask();
 
   std::vector<FeederFigures> figures() const;
-  /// Rows the feeders delivered (written and bad).
-  int64_t rows_received() const;
   /// The most bytes of batches the inbox held at once.
   int64_t peak_bytes() const;
 

@@ -36,7 +36,7 @@ Result<FeedResult> RunFeeder(const JobSpec& spec, InferPort& port, const RunOpti
   if (!crop.ok()) return fail(crop.status());
   auto input = job::PlanInput(spec);
   if (!input.ok()) return fail(input.status());
-  const int cpus = spec.resources.cpus > 0 ? spec.resources.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cpus = job::JobCpus(spec);
 
   // Which infer worker each shard came from: its rows and bad rows go back there.
   struct Owners {
@@ -66,33 +66,20 @@ Result<FeedResult> RunFeeder(const JobSpec& spec, InferPort& port, const RunOpti
   FeedResult result;
   std::mutex counts_mu;
   std::set<int> shards_seen;
-  MapFn preprocess = MakePreprocessMap(*crop, "image", "id", "input");
-  MapFn forwarding = [preprocess, owners, &port, &result, &counts_mu](Batch b, TaskContext& ctx) -> Result<Batch> {
-    if (b.num_rows() == 0) return b;
-    ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
-    const int shard = shard_col.Value<int32_t>(0);  // a source batch is one shard's
-    std::vector<BadRow> bad;
-    TaskContext::BadRowHandler on_bad = [&](BadRow row) {
-      bad.push_back(row);
-      return ctx.ReportBadRow(std::move(row));
-    };
-    TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
-    auto out = preprocess(std::move(b), inner);
-    if (!bad.empty()) {
-      RETURN_IF_ERROR(port.SendBadRows(owners->Of(shard), shard, bad));
-      std::lock_guard lock(counts_mu);
-      result.bad_rows += static_cast<int64_t>(bad.size());
-    }
-    return out;
-  };
+  // Bad rows go to the shard's infer worker (its _errors/), one message each: they are rare.
+  MapFn forwarding = job::WithShardBadRows(MakePreprocessMap(*crop, "image", "id", "input"),
+                                           [owners, &port, &result, &counts_mu](int shard, const BadRow& row) {
+                                             (void)port.SendBadRows(owners->Of(shard), shard, {row});  // only queues the message
+                                             std::lock_guard lock(counts_mu);
+                                             ++result.bad_rows;
+                                           });
   class SendSink final : public Sink {
    public:
     SendSink(InferPort& port, std::shared_ptr<Owners> owners, FeedResult& result, std::mutex& mu, std::set<int>& seen)
         : port_(port), owners_(std::move(owners)), result_(result), mu_(mu), seen_(seen) {}
     Status Write(Batch batch, TaskContext& ctx) override {
       if (batch.num_rows() == 0) return Status::OK();
-      ASSIGN_OR_RETURN(Column shard_col, batch.GetColumn(job::kShardColumn));
-      const int shard = shard_col.Value<int32_t>(0);
+      ASSIGN_OR_RETURN(const int shard, job::BatchShard(batch));
       const std::string meta = "credit_wait_s=" + std::to_string(port_.credit_wait_s());
       RETURN_IF_ERROR(port_.Send(owners_->Of(shard), batch, meta, ctx.stop_token()));
       std::lock_guard lock(mu_);
@@ -115,11 +102,7 @@ Result<FeedResult> RunFeeder(const JobSpec& spec, InferPort& port, const RunOpti
       .AddSink("send", [&](int) -> Result<std::unique_ptr<Sink>> {
         return std::unique_ptr<Sink>(new SendSink(port, owners, result, counts_mu, shards_seen));
       });
-  ExecutorOptions eo;
-  eo.cpu_threads = cpus;
-  eo.memory_budget = spec.resources.memory;
-  eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
-  eo.stop = options.stop;
+  ExecutorOptions eo = job::JobExecutorOptions(spec, options.stop);
   eo.on_progress = options.on_progress;
   Status st = Execute(plan, eo, &result.stats);
   if (!st.ok()) return fail(st);

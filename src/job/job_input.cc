@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "sluice/filesystem.h"
 #include "sluice/parquet.h"
@@ -226,6 +227,40 @@ class ShardSource final : public Source {
 };
 
 }  // namespace
+
+Result<int> BatchShard(const Batch& batch) {
+  ASSIGN_OR_RETURN(Column shard, batch.GetColumn(kShardColumn));
+  if (shard.type().id() != TypeId::kInt32 || batch.num_rows() == 0) {
+    return Status::InvalidData("a batch without rows or with a " + shard.type().ToString() + " shard column");
+  }
+  return shard.Value<int32_t>(0);
+}
+
+MapFn WithShardBadRows(MapFn inner, std::function<void(int shard, const BadRow& row)> on_bad) {
+  return [inner = std::move(inner), on_bad = std::move(on_bad)](Batch b, TaskContext& ctx) -> Result<Batch> {
+    if (b.num_rows() == 0) return b;
+    ASSIGN_OR_RETURN(const int shard, BatchShard(b));
+    TaskContext::BadRowHandler seen = [&](BadRow row) {
+      on_bad(shard, row);
+      return ctx.ReportBadRow(std::move(row));
+    };
+    TaskContext tagged(ctx.stage(), ctx.replica(), ctx.stop_token(), &seen, ctx.allocator());
+    return inner(std::move(b), tagged);
+  };
+}
+
+int JobCpus(const JobSpec& spec) {
+  return spec.resources.cpus > 0 ? spec.resources.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+ExecutorOptions JobExecutorOptions(const JobSpec& spec, std::stop_token stop) {
+  ExecutorOptions eo;
+  eo.cpu_threads = JobCpus(spec);
+  eo.memory_budget = spec.resources.memory;
+  eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
+  eo.stop = std::move(stop);
+  return eo;
+}
 
 std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, ShardFeed next, int64_t batch_rows, int64_t estimated_rows) {
   return std::make_shared<ShardSource>(spec, std::move(next), batch_rows, estimated_rows);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/executor.h"
 #include "sluice/job.h"
 #include "sluice/plan.h"
 
@@ -43,6 +44,19 @@ Result<JobInput> PlanInput(const JobSpec& spec);
 
 /// Names of the columns the job adds to every batch: the shard index (int32).
 inline constexpr const char* kShardColumn = "_shard";
+
+/// The shard of a batch the source read (every row of a source batch is one shard's); the
+/// batch must have a row.
+Result<int> BatchShard(const Batch& batch);
+
+/// `inner` on source batches, with each bad row it reports handed to `on_bad(shard, row)`
+/// before the executor sees it (its stage kept). Empty batches pass through.
+MapFn WithShardBadRows(MapFn inner, std::function<void(int shard, const BadRow& row)> on_bad);
+
+/// What every plan of the job runs with: the cores (resources.cpus, or all of them), and the
+/// executor options the job file sets (cores, memory budget, stall timeout) with `stop`.
+int JobCpus(const JobSpec& spec);
+ExecutorOptions JobExecutorOptions(const JobSpec& spec, std::stop_token stop);
 
 /// Hands out the shards to read, one per call (nullopt: no more); called by the read workers.
 using ShardFeed = std::function<Result<std::optional<Shard>>()>;

@@ -169,7 +169,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     return Status::InvalidArgument("model.uri '" + spec.model.uri + "': models are loaded from local files");
   }
   ASSIGN_OR_RETURN(std::vector<std::string> devices, ResolveDevices(spec, *backend));
-  const int cpus = spec.resources.cpus > 0 ? spec.resources.cpus : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cpus = job::JobCpus(spec);
   ModelOptions mo;
   mo.uri = spec.model.uri;
   mo.device = devices.front();
@@ -308,18 +308,13 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   auto run_round = [&](job::Shard first) -> Status {
     auto ledger = std::make_shared<job::ShardLedger>();
     ledger->Expect(first);
-    MapFn tracked = [preprocess, convert_crops, ledger, gate](Batch b, TaskContext& ctx) -> Result<Batch> {
-      if (b.num_rows() == 0) return b;
-      if (convert_crops && b.FindColumn("input") >= 0) return convert_crops(std::move(b), ctx);  // a feeder's crops
+    MapFn local = job::WithShardBadRows([preprocess, gate](Batch b, TaskContext& ctx) {
       job::CpuGate::PreprocessTurn turn(gate.get());
-      ASSIGN_OR_RETURN(Column shard_col, b.GetColumn(job::kShardColumn));
-      const int shard = *reinterpret_cast<const int32_t*>(shard_col.RowData(0));  // a source batch is one shard's
-      TaskContext::BadRowHandler on_bad = [&](BadRow row) {
-        ledger->AddBad(shard, row);
-        return ctx.ReportBadRow(std::move(row.row_id), std::move(row.reason));
-      };
-      TaskContext inner(ctx.stage(), ctx.replica(), ctx.stop_token(), &on_bad, ctx.allocator());
-      return preprocess(std::move(b), inner);
+      return preprocess(std::move(b), ctx);
+    }, [ledger](int shard, const BadRow& row) { ledger->AddBad(shard, row); });
+    MapFn tracked = [local, convert_crops](Batch b, TaskContext& ctx) -> Result<Batch> {
+      if (convert_crops && b.num_rows() > 0 && b.FindColumn("input") >= 0) return convert_crops(std::move(b), ctx);  // a feeder's crops
+      return local(std::move(b), ctx);
     };
     // The first shard, then whatever the queue hands out (one read worker at a time asks; the
     // feeders' requests too).
@@ -376,11 +371,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
         .AddRebatch("batch", spec.model.batch_size)
         .AddActor("model", GatedActor(MakeInferenceActor(*models, "input"), gate), replicas)
         .AddSink("write", job::MakeShardSink(ospec, ledger));
-    ExecutorOptions eo;
-    eo.cpu_threads = cpus;
-    eo.memory_budget = spec.resources.memory;
-    eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
-    eo.stop = options.stop;
+    ExecutorOptions eo = job::JobExecutorOptions(spec, options.stop);
     // Time waiting for the gate (the other's turn on the cores) is not work: this round's
     // waits, sampled with the progress so the timelines can leave them out too.
     struct GateWaits {
