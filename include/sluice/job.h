@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sluice/image.h"
+#include "sluice/plan.h"
 #include "sluice/stats.h"
 #include "sluice/status.h"
 #include "sluice/worker_identity.h"
@@ -46,6 +47,10 @@ struct JobSpec {
     int threads = 0;                 // CPU threads per replica; 0 = auto
     std::string normalize = "auto";  // host | device (uint8 to the device) | auto (device on GPUs)
   } model;
+  /// `model: none`: no model stage; the output is the preprocessed "input" tensor (or what the
+  /// embedding program's stages make of it, RunOptions::stages). With `preprocess: none` too,
+  /// the rows go through as read (the image column as "image").
+  bool model_none = false;
   struct Output {
     std::string uri;
     std::string format = "parquet";  // parquet | jsonl
@@ -53,6 +58,9 @@ struct JobSpec {
     std::vector<std::string> include;
     std::string compression = "zstd";
     std::string tensor_layout = "sluice";  // parquet tensors: sluice | ray (Ray Data reads them)
+    /// Rows reach the writer in input order: every run writes byte-identical parts (costs
+    /// throughput when batches finish out of order).
+    bool preserve_order = false;
   } output;
   struct Errors {
     double max_bad_rows = 0.001;     // < 1: a fraction of the input rows; >= 1: a count
@@ -68,6 +76,10 @@ struct JobSpec {
     double stale_after_s = 30;   // a worker whose report has not changed this long is gone: its shards are taken over
     bool help_others = true;     // after its own shards, take the others' unstarted ones from the tail
   } workers;
+
+  /// Not in job files: the stages an embedding program adds (RunOptions::stages), described
+  /// so that a rerun with other stages is refused like a rerun with another model.
+  std::string stages_fingerprint;
 
   /// The keys that decide the output, in canonical form: a rerun against an existing output
   /// must have the same fingerprint (or --overwrite).
@@ -92,6 +104,21 @@ struct FeederFigures {
   double rows_per_s() const { return active_s > 0 ? static_cast<double>(rows + bad_rows) / active_s : 0; }
 };
 
+/// A stage an embedding program (the Python API's map_batches) adds to the job's chain
+///   read -> [kAfterRead] -> preprocess -> [kAfterPreprocess] -> batch -> model -> [kAfterModel] -> write
+/// in the order given. It sees every column but the shard column and must return one row for
+/// each row it got (the shard column is put back); bad rows it reports (by row id) are recorded
+/// with their shard like the engine's own. With stages, the output is every column of the last
+/// stage's batches.
+struct UserStage {
+  enum class Place { kAfterRead, kAfterPreprocess, kAfterModel };
+  std::string name;
+  Place place = Place::kAfterModel;
+  ActorFactory actor;      // replica r is created, used and destroyed on its own thread
+  int replicas = 1;
+  int64_t batch_rows = 0;  // batches of exactly this many rows (the last shorter); 0: as they come
+};
+
 class FeederPort;
 class InferPort;
 
@@ -111,6 +138,8 @@ struct RunOptions {
   FeederPort* feeders = nullptr;
   /// With feeders: this worker's own cores preprocess too (else only the feeders do).
   bool local_preprocess = true;
+  /// Stages the embedding program adds (see UserStage).
+  std::vector<UserStage> stages;
 };
 
 struct JobResult {
@@ -139,6 +168,16 @@ struct JobResult {
 };
 
 Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options = {});
+
+/// The job's chain (with options.stages) without its output: every batch that would be written
+/// goes to `consume` instead (on the plan's sink thread; blocking there holds the plan back,
+/// so memory stays bounded by the budget plus what the consumer holds). `batch_rows` > 0:
+/// batches of exactly that many rows, the last shorter. Shards in input order; rows in order
+/// with output.preserve_order. No output.uri is needed and nothing is written; bad rows count
+/// against errors.max_bad_rows and reach options.on_bad_row. The stall watchdog is off (the
+/// consumer may take its time). rows_written counts the rows consumed.
+Result<JobResult> StreamJob(const JobSpec& spec, const RunOptions& options, int64_t batch_rows,
+                            std::function<Status(Batch)> consume);
 
 /// What a feeder did (`sluice run --role preprocess`).
 struct FeedResult {

@@ -12,20 +12,31 @@ with KeyboardInterrupt and nothing half-written is published.
     result = ds.write_parquet("out/predictions/")
     print(result.stats())
 
-``Dataset.from_job("job.yaml")`` and ``ds.to_job()`` convert both ways; ``count()`` reads only
-metadata. Not yet here (they need Python stages inside the engine): ``map_batches``,
-``iter_batches``, ``take``.
+Python code joins the pipeline where it is needed, on the engine's threads:
+
+    ds = ds.map_batches(add_label_names)                       # a function on numpy batches
+    ds = ds.map_batches(MyModel, concurrency=2, batch_format="torch")   # a class: one per replica
+    for batch in ds.iter_batches(batch_size=512): ...          # streaming, bounded memory
+
+A stage sees the batch as a dict of column name to array (numpy arrays viewing the engine's
+buffers, torch tensors through DLPack, ``BinaryArray`` for encoded bytes) and returns a dict
+with one row per row it got. ``Dataset.from_job("job.yaml")`` and ``ds.to_job()`` convert both
+ways; ``count()`` reads only metadata.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import inspect
 import json
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from . import _sluice
 
-__all__ = ["Dataset", "JobResult", "read_parquet", "read_images", "job_reference"]
+__all__ = ["Dataset", "JobResult", "BinaryArray", "read_parquet", "read_images", "job_reference"]
 
 Uris = Union[str, Sequence[str]]
 
@@ -80,12 +91,112 @@ class JobResult:
                 f"shards_resumed={self.shards_resumed}, rows_per_s={self.rows_per_s:.1f}, bottleneck={self.bottleneck!r})")
 
 
-class Dataset:
-    """A lazy pipeline: each method returns a new Dataset; nothing runs until ``write_parquet``
-    or ``write_json``. The pipeline is a job (``to_job()`` shows it as a job file)."""
+class BinaryArray:
+    """A binary column (encoded images, bytes) without a copy of its values: ``values`` is a
+    uint8 array over the engine's buffer and row i is ``values[offsets[i]:offsets[i + 1]]``.
+    ``a[i]`` gives the bytes of row i (None if null), ``a.view(i)`` a memoryview (no copy),
+    ``a[i:j]`` a BinaryArray over the same buffers. A stage may return one as a column."""
 
-    def __init__(self, job: Dict[str, Any]) -> None:
+    _sluice_binary = True
+
+    def __init__(self, values: np.ndarray, offsets: np.ndarray, valid: Optional[np.ndarray] = None) -> None:
+        self.values = values
+        self.offsets = offsets
+        self.valid = valid
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def view(self, i: int) -> Optional[memoryview]:
+        """Row i as a memoryview of the engine's buffer (None if null)."""
+        if i < 0:
+            i += len(self)
+        if self.valid is not None and not self.valid[i]:
+            return None
+        return memoryview(self.values[self.offsets[i]:self.offsets[i + 1]])
+
+    def __getitem__(self, i: Union[int, slice]) -> Any:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                raise ValueError("BinaryArray slices take every row (step 1)")
+            return BinaryArray(self.values, self.offsets[start:stop + 1], None if self.valid is None else self.valid[start:stop])
+        v = self.view(int(i))
+        return None if v is None else v.tobytes()
+
+    def __iter__(self) -> Iterator[Optional[bytes]]:
+        return (self[i] for i in range(len(self)))
+
+    def to_pylist(self) -> List[Optional[bytes]]:
+        """Every row as bytes (copies)."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return f"BinaryArray({len(self)} rows, {int(self.offsets[-1] - self.offsets[0]) if len(self) else 0} bytes)"
+
+
+def _batch_in(batch: Dict[str, Any], torch_format: bool) -> Dict[str, Any]:
+    """The engine's batch (numpy_batch.h) as a stage or a loop sees it."""
+    out: Dict[str, Any] = {}
+    from_dlpack = None
+    for name, v in batch.items():
+        if isinstance(v, tuple):
+            if v[0] == "binary":
+                v = BinaryArray(v[1], v[2], v[3])
+            else:  # ("masked", values, valid)
+                v = np.ma.MaskedArray(v[1], mask=~v[2])
+        elif isinstance(v, list):
+            arr = np.empty(len(v), dtype=object)
+            arr[:] = v
+            v = arr
+        elif torch_format and not isinstance(v, np.ndarray):  # a DLPack capsule
+            if from_dlpack is None:
+                from torch.utils.dlpack import from_dlpack
+            v = from_dlpack(v)
+        out[name] = v
+    return out
+
+
+def _batch_out(batch: Any) -> Any:
+    """A stage's result for the engine: torch tensors as numpy arrays over the same memory."""
+    if not isinstance(batch, dict):
+        return batch
+    out = {}
+    for name, v in batch.items():
+        if type(v).__module__ == "torch" and hasattr(v, "detach"):
+            v = v.detach()
+            if v.device.type != "cpu":
+                v = v.cpu()
+            v = v.contiguous().numpy()
+        out[name] = v
+    return out
+
+
+_open_streams: set = set()
+
+
+@atexit.register
+def _close_open_streams() -> None:
+    """Pipelines still streaming when the interpreter exits stop before Python goes away."""
+    for stream in list(_open_streams):
+        stream.close()
+    _open_streams.clear()
+
+
+def _rows_of(batch: Dict[str, Any]) -> List[Dict[str, Any]]:
+    names = list(batch)
+    n = len(batch[names[0]]) if names else 0
+    return [{k: batch[k][i] for k in names} for i in range(n)]
+
+
+class Dataset:
+    """A lazy pipeline: each method returns a new Dataset; nothing runs until ``write_parquet``,
+    ``write_json``, ``iter_batches`` or ``take``. The pipeline is a job (``to_job()`` shows it as
+    a job file) plus the Python stages ``map_batches`` added."""
+
+    def __init__(self, job: Dict[str, Any], stages: Optional[List[Dict[str, Any]]] = None) -> None:
         self._job = job
+        self._stages: List[Dict[str, Any]] = list(stages or [])
 
     # ---- building ----------------------------------------------------------------------------
     def _with(self, section: str, _replace: bool = False, **keys: Any) -> "Dataset":
@@ -99,7 +210,7 @@ class Dataset:
         for k, v in keys.items():
             if v is not None:
                 target[k] = v
-        return Dataset(job)
+        return Dataset(job, self._stages)
 
     def preprocess(self, preset: Optional[str] = None, **options: Any) -> "Dataset":
         """Decode, resize, crop and normalize in sluice's C++ pool (torchvision-exact by default).
@@ -109,7 +220,7 @@ class Dataset:
         if preset == "none" and not options:  # the image column already is the model's input tensor
             job = copy.deepcopy(self._job)
             job["preprocess"] = "none"
-            return Dataset(job)
+            return Dataset(job, self._stages)
         return self._with("preprocess", _replace=True, preset=preset, **options)
 
     def predict(self, model: str, *, batch_size: Optional[int] = None, device: Optional[str] = None, top_k: Optional[int] = None,
@@ -120,6 +231,55 @@ class Dataset:
         ds = self._with("model", uri=model, batch_size=batch_size, device=device, dtype=dtype, replicas=replicas,
                         backend=backend, threads=threads)
         return ds._with("output", top_k=top_k) if top_k is not None else ds
+
+    def map_batches(self, fn: Union[Callable[..., Any], type], *, batch_size: Optional[int] = None, batch_format: str = "numpy",
+                    concurrency: Optional[Union[int, Tuple[int, int]]] = None, on_error: str = "raise",
+                    fn_args: Optional[Sequence[Any]] = None, fn_kwargs: Optional[Dict[str, Any]] = None,
+                    fn_constructor_args: Optional[Sequence[Any]] = None, fn_constructor_kwargs: Optional[Dict[str, Any]] = None) -> "Dataset":
+        """Run Python on each batch, at this point of the pipeline: before ``preprocess`` it sees
+        the read columns (the image as a ``BinaryArray`` of encoded bytes), after it the model's
+        input tensor ``input`` (and must return it when ``predict`` follows), after ``predict``
+        the predictions.
+
+        ``fn``: a function ``batch -> batch`` or a class whose instances are called that way
+        (``__init__`` runs once per replica, on the replica's thread: load a model there).
+        A batch is a dict of column name to numpy arrays (``batch_format="numpy"``) or torch
+        tensors (``"torch"``, through DLPack: no copy); the result is a dict with one row per
+        row of the batch (columns left out are dropped; the id comes back if it is left out).
+        ``batch_size``: rows per call (the last batch may be shorter; default: as they come).
+        ``concurrency``: replicas, each on its own thread (a (min, max) pair takes max).
+        ``on_error``: ``"raise"`` stops the pipeline with the exception (nothing more is
+        published); ``"record"`` writes the batch's rows to ``_errors/`` with the exception's
+        last line and goes on while ``errors.max_bad_rows`` allows."""
+        if batch_format == "default":
+            batch_format = "numpy"
+        if batch_format not in ("numpy", "torch"):
+            raise ValueError(f"map_batches: batch_format is {batch_format!r}; expected 'numpy' or 'torch'")
+        if on_error not in ("raise", "record"):
+            raise ValueError(f"map_batches: on_error is {on_error!r}; expected 'raise' or 'record'")
+        if not callable(fn):
+            raise TypeError(f"map_batches: fn must be a function or a class, not {type(fn).__name__}")
+        if isinstance(concurrency, tuple):
+            concurrency = concurrency[1]
+        if concurrency is not None and int(concurrency) < 1:
+            raise ValueError("map_batches: concurrency must be >= 1")
+        if batch_size is not None and int(batch_size) < 1:
+            raise ValueError("map_batches: batch_size must be >= 1")
+        place = "model" if "model" in self._job else "preprocess" if "preprocess" in self._job else "read"
+        base = f"map_batches({getattr(fn, '__name__', type(fn).__name__)})"
+        names = {s["name"] for s in self._stages}
+        name, k = base, 2
+        while name in names:
+            name, k = f"{base} #{k}", k + 1
+        stage = {
+            "name": name, "place": place, "fn": fn, "is_class": inspect.isclass(fn),
+            "fn_args": tuple(fn_args or ()), "fn_kwargs": dict(fn_kwargs or {}),
+            "ctor_args": tuple(fn_constructor_args or ()), "ctor_kwargs": dict(fn_constructor_kwargs or {}),
+            "batch_format": batch_format, "on_error": on_error, "concurrency": int(concurrency or 1),
+            "batch_size": int(batch_size or 0),
+            "describe": f"{name} after {place}: {getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', name)}",
+        }
+        return Dataset(copy.deepcopy(self._job), self._stages + [stage])
 
     def limit(self, rows: int) -> "Dataset":
         """The first ``rows`` rows (in shard order)."""
@@ -142,6 +302,44 @@ class Dataset:
         rows, _shards = _sluice.count_input(Dataset(job).to_job(), "<python pipeline>")
         return int(rows)
 
+    def iter_batches(self, *, batch_size: Optional[int] = 256, batch_format: str = "numpy") -> Iterator[Dict[str, Any]]:
+        """Stream the pipeline's batches (what ``write_parquet`` would write) into this loop:
+        dicts of column name to numpy arrays viewing the engine's buffers (``"torch"``: torch
+        tensors through DLPack), ``batch_size`` rows each (None: as they come), shards in input
+        order. The pipeline runs ahead by two batches plus its memory budget and waits for the
+        loop; leaving the loop (break, an exception, the iterator dropped) stops it. Arrays stay
+        valid after the loop."""
+        if batch_format == "default":
+            batch_format = "numpy"
+        if batch_format not in ("numpy", "torch"):
+            raise ValueError(f"iter_batches: batch_format is {batch_format!r}; expected 'numpy' or 'torch'")
+        ds = self._with("output", uri="<not written: iter_batches>")
+        stream = _sluice.stream_job(ds.to_job(), "<python pipeline>", self._stages, self._stages_fingerprint(), int(batch_size or 0), batch_format)
+        _open_streams.add(stream)
+        return self._drain(stream, batch_format == "torch")
+
+    @staticmethod
+    def _drain(stream: Any, torch_format: bool) -> Iterator[Dict[str, Any]]:
+        try:
+            while True:
+                batch = stream.next()
+                if batch is None:
+                    return
+                yield _batch_in(batch, torch_format)
+        finally:
+            stream.close()
+            _open_streams.discard(stream)
+
+    def take_batch(self, batch_size: int = 20, *, batch_format: str = "numpy") -> Dict[str, Any]:
+        """The first ``batch_size`` rows (in input order) as one batch."""
+        for batch in self.limit(batch_size).iter_batches(batch_size=batch_size, batch_format=batch_format):
+            return batch
+        return {}
+
+    def take(self, limit: int = 20) -> List[Dict[str, Any]]:
+        """The first ``limit`` rows (in input order) as dicts of column name to value."""
+        return _rows_of(self.take_batch(limit))[:limit]
+
     # ---- running -----------------------------------------------------------------------------
     def write_parquet(self, path: str, *, overwrite: bool = False, compression: Optional[str] = None,
                       max_bad_rows: Optional[float] = None, report: Optional[str] = None) -> JobResult:
@@ -160,16 +358,26 @@ class Dataset:
         ds = self._with("output", uri=path, format=fmt, compression=compression)
         if max_bad_rows is not None:
             ds = ds._with("errors", max_bad_rows=max_bad_rows)
-        result_json, summary = _sluice.run_job(ds.to_job(), "<python pipeline>", overwrite, report or "")
+        result_json, summary = _sluice.run_job(ds.to_job(), "<python pipeline>", overwrite, report or "", self._stages,
+                                               self._stages_fingerprint())
         return JobResult(result_json, summary)
+
+    def _stages_fingerprint(self) -> str:
+        return ";".join(s["describe"] for s in self._stages)
 
     # ---- the job file, both ways ---------------------------------------------------------------
     def to_job(self) -> str:
         """The job file this pipeline runs (YAML); ``sluice run`` on it writes the same output."""
         lines = []
         for section in ("input", "preprocess", "model", "output", "errors", "resources", "workers"):
-            if section in self._job:
+            if section == "preprocess" and section not in self._job and "model" not in self._job:
+                lines.append("preprocess: none")  # nothing asked for preprocessing or a model: the rows as read
+            elif section in self._job:
                 lines.append(f"{section}: {_yaml_value(self._job[section])}")
+            elif section == "model":
+                lines.append("model: none")  # no TorchScript model: the preprocessed tensors (or the Python stages' output)
+        for s in self._stages:
+            lines.append(f"# Python stage (runs only from Python): {s['describe']}")
         return "\n".join(lines) + "\n"
 
     @staticmethod

@@ -259,7 +259,23 @@ ExecutorOptions JobExecutorOptions(const JobSpec& spec, std::stop_token stop) {
   eo.memory_budget = spec.resources.memory;
   eo.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(spec.resources.stall_timeout_s * 1000));
   eo.stop = std::move(stop);
+  eo.preserve_order = spec.output.preserve_order;
   return eo;
+}
+
+std::function<Status(const BadRow&)> BadRowPolicy(const JobSpec& spec, int64_t total_rows, std::function<void(const BadRow&)> seen,
+                                                  std::shared_ptr<std::atomic<int64_t>> count) {
+  const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
+                                                       : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(total_rows));
+  return [seen = std::move(seen), count = std::move(count), limit, total_rows](const BadRow& row) -> Status {
+    if (seen) seen(row);
+    const int64_t n = count->fetch_add(1) + 1;
+    if (n > limit) {
+      return Status::InvalidData("too many bad rows: " + std::to_string(n) + " (errors.max_bad_rows allows " + std::to_string(limit) +
+                                 " of " + std::to_string(total_rows) + " rows); the last: row '" + row.row_id + "' in " + row.stage + ": " + row.reason);
+    }
+    return Status::OK();
+  };
 }
 
 std::shared_ptr<Source> MakeShardSource(const JobSpec& spec, ShardFeed next, int64_t batch_rows, int64_t estimated_rows) {

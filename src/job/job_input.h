@@ -8,6 +8,7 @@
 ///
 /// Threading: PlanInput runs on the caller's thread. The source is used by the executor.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -57,6 +58,11 @@ MapFn WithShardBadRows(MapFn inner, std::function<void(int shard, const BadRow& 
 /// executor options the job file sets (cores, memory budget, stall timeout) with `stop`.
 int JobCpus(const JobSpec& spec);
 ExecutorOptions JobExecutorOptions(const JobSpec& spec, std::stop_token stop);
+
+/// errors.max_bad_rows as the executor's bad-row decision: each bad row goes to `seen` (may be
+/// empty) and is counted in `count`; the one over the limit fails the plan naming it.
+std::function<Status(const BadRow&)> BadRowPolicy(const JobSpec& spec, int64_t total_rows, std::function<void(const BadRow&)> seen,
+                                                  std::shared_ptr<std::atomic<int64_t>> count);
 
 /// Hands out the shards to read, one per call (nullopt: no more); called by the read workers.
 using ShardFeed = std::function<Result<std::optional<Shard>>()>;

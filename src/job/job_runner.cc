@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "job/cpu_gate.h"
+#include "job/job_chain.h"
 #include "job/feeder_inbox.h"
 #include "job/job_input.h"
 #include "job/output_dir.h"
@@ -25,74 +26,6 @@ namespace sluice {
 namespace {
 
 using job::JoinUri;
-
-Result<DType> ModelDType(const std::string& name) {
-  if (name == "float16") return DType::kFloat16;
-  if (name == "bfloat16") return DType::kBFloat16;
-  return DType::kFloat32;
-}
-
-/// The model's devices: cuda ones when asked for or (auto) present, else the CPU.
-Result<std::vector<std::string>> ResolveDevices(const JobSpec& spec, InferenceBackend& backend) {
-  const auto available = backend.devices();
-  std::vector<std::string> cuda;
-  for (const auto& d : available) {
-    if (d.rfind("cuda", 0) == 0) cuda.push_back(d);
-  }
-  const std::string& want = spec.model.device;
-  if (want == "cpu") return std::vector<std::string>{"cpu"};
-  if (want == "auto") return cuda.empty() ? std::vector<std::string>{"cpu"} : cuda;
-  if (want == "cuda") {
-    if (cuda.empty()) return Status::InvalidArgument("model.device is cuda but this build or machine has no CUDA device");
-    return cuda;
-  }
-  if (want.rfind("cuda:", 0) == 0) {
-    std::vector<std::string> out;
-    std::stringstream ss(want.substr(5));
-    for (std::string id; std::getline(ss, id, ',');) {
-      const std::string d = "cuda:" + id;
-      if (std::find(cuda.begin(), cuda.end(), d) == cuda.end()) return Status::InvalidArgument("model.device: '" + d + "' is not available");
-      out.push_back(d);
-    }
-    return out;
-  }
-  return Status::InvalidArgument("model.device is '" + want + "'; expected auto, cpu, cuda or cuda:0,1");
-}
-
-/// The model actor, taking its turn on the CPU gate (none: as is).
-ActorFactory GatedActor(ActorFactory inner, std::shared_ptr<job::CpuGate> gate) {
-  if (!gate) return inner;
-  class Gated final : public Actor {
-   public:
-    Gated(std::unique_ptr<Actor> a, std::shared_ptr<job::CpuGate> g) : a_(std::move(a)), g_(std::move(g)) {}
-    Result<Batch> Process(Batch batch, TaskContext& ctx) override {
-      job::CpuGate::ModelTurn turn(g_.get());
-      return a_->Process(std::move(batch), ctx);
-    }
-    Status Finish(TaskContext& ctx) override { return a_->Finish(ctx); }
-
-   private:
-    std::unique_ptr<Actor> a_;
-    std::shared_ptr<job::CpuGate> g_;
-  };
-  return [inner, gate](int replica) -> Result<std::unique_ptr<Actor>> {
-    ASSIGN_OR_RETURN(auto a, inner(replica));
-    return std::unique_ptr<Actor>(new Gated(std::move(a), gate));
-  };
-}
-
-/// `preprocess: none`: the image column, renamed, is the model's input.
-MapFn PassThroughMap(std::string from, std::string to) {
-  return [from, to](Batch b, TaskContext&) -> Result<Batch> {
-    ASSIGN_OR_RETURN(Column c, b.GetColumn(from));
-    std::vector<std::string> keep;
-    for (const auto& n : b.names()) {
-      if (n != from) keep.push_back(n);
-    }
-    ASSIGN_OR_RETURN(Batch rest, b.Select(keep));
-    return rest.WithColumn(to, std::move(c));
-  };
-}
 
 /// The run so far (`earlier` rounds, maybe none) and the `round` now running or just ended, as
 /// one: the round's current figures (queues, workers, bytes in flight), counters summed, peaks
@@ -164,49 +97,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   for (const auto& u : spec.input.uris) uses_s3 = uses_s3 || u.rfind("s3://", 0) == 0;
   if (uses_s3) RETURN_IF_ERROR(CheckDefaultS3Credentials());
   ASSIGN_OR_RETURN(job::JobInput input, job::PlanInput(spec));
-  ASSIGN_OR_RETURN(auto backend, GetBackend(spec.model.backend));
-  if (spec.model.uri.find("://") != std::string::npos) {
-    return Status::InvalidArgument("model.uri '" + spec.model.uri + "': models are loaded from local files");
-  }
-  ASSIGN_OR_RETURN(std::vector<std::string> devices, ResolveDevices(spec, *backend));
   const int cpus = job::JobCpus(spec);
-  ModelOptions mo;
-  mo.uri = spec.model.uri;
-  mo.device = devices.front();
-  ASSIGN_OR_RETURN(mo.dtype, ModelDType(spec.model.dtype));
-  mo.top_k = spec.output.top_k;
-  mo.lists = true;
-  mo.intra_op_threads = spec.model.threads > 0 ? spec.model.threads : (mo.device == "cpu" ? cpus : 0);
-  const bool on_gpu = mo.device.rfind("cuda", 0) == 0;
-  mo.channels_last = on_gpu;  // what cuDNN's convolutions run fastest in (tensor cores)
-  // Device normalization: the host sends uint8 crops, the model's device normalizes them.
-  const bool device_normalize =
-      !spec.preprocess_none && (spec.model.normalize == "device" || (spec.model.normalize == "auto" && on_gpu));
-  PreprocessSpec pre = spec.preprocess;
-  // What the model receives: the preprocessing's output, or with `preprocess: none` the image
-  // column itself, which must then be a float tensor already shaped for the model.
-  if (spec.preprocess_none) {
-    const DataType& t = input.image_type;
-    const bool float_tensor = t.id() == TypeId::kTensor && (t.dtype() == DType::kFloat32 || t.dtype() == DType::kFloat16 ||
-                                                            t.dtype() == DType::kBFloat16);
-    if (spec.input.format != "parquet" || !float_tensor) {
-      return Status::InvalidArgument("preprocess: none sends input.image_column '" + spec.input.image_column +
-                                     "' to the model as it is, so it must be a float tensor column (it is " +
-                                     (spec.input.format == "parquet" ? t.ToString() : std::string("image files")) + ")");
-    }
-  }
-  if (device_normalize) {
-    if (!pre.normalize || pre.layout != Layout::kNCHW || pre.dtype != DType::kFloat32) {
-      return Status::InvalidArgument("model.normalize: device needs the preprocess defaults normalize: true, layout: nchw, dtype: float32");
-    }
-    mo.device_normalize = true;
-    mo.mean = pre.mean;
-    mo.std = pre.std;
-    pre.normalize = false;
-    pre.layout = Layout::kNHWC;
-    pre.dtype = DType::kUInt8;
-  }
-  RETURN_IF_ERROR(pre.Validate());
   // Feeders (a heterogeneous cell) send uint8 crops; each takes this many batches in flight.
   int feeder_credits = 0;
   if (options.feeders) {
@@ -215,16 +106,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     const int feeders = std::max(1, options.feeders->feeders());
     feeder_credits = static_cast<int>(std::max<int64_t>(2, spec.resources.memory / 4 / batch_bytes / feeders));
   }
-  const DataType model_input = spec.preprocess_none ? input.image_type : pre.OutputType();
-  // Models load (all devices in parallel) and warm up before any data moves; on a GPU the
-  // warm-up runs the real batch size so cuDNN tunes the shape that will run.
-  // Auto: two replicas per GPU, each on its own CUDA stream, so one's upload and
-  // normalization overlap the other's inference; one replica on the CPU.
-  const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size()) * (on_gpu ? 2 : 1);
-  std::vector<std::string> replica_devices;
-  for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
-  auto models = LoadModels(spec.model.backend, mo, replica_devices, model_input, on_gpu ? spec.model.batch_size : 1);
-  if (!models.ok()) return models.status().WithContext("model.uri");
+  ASSIGN_OR_RETURN(job::JobModel jm, job::PrepareJobModel(spec, input, cpus));
   const WorkerIdentity& worker = options.worker;
   if (worker.count > 1 && options.overwrite) {
     return Status::InvalidArgument("--overwrite with " + std::to_string(worker.count) +
@@ -285,19 +167,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
 
   // 3. The plan, in rounds: read -> preprocess -> batch -> model -> write over the shards the
   // queue hands out; between rounds a worker with several waits for shards to take over.
-  MapFn preprocess = spec.preprocess_none ? PassThroughMap("image", "input") : MakePreprocessMap(pre, "image", "id", "input");
-  MapFn convert_crops = options.feeders ? MakeCropConversionMap(pre, "input") : nullptr;
-  // A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h).
-  std::shared_ptr<job::CpuGate> gate = on_gpu ? nullptr : std::make_shared<job::CpuGate>();
-  std::vector<std::string> columns = input.columns;
-  columns.erase(columns.begin() + 1);  // the image does not go to the output
-  if (spec.output.top_k > 0) {
-    columns.insert(columns.end(), {"top_k_ids", "top_k_scores"});
-  } else {
-    columns.push_back("output");
-  }
-  const int64_t limit = spec.errors.max_bad_rows >= 1 ? static_cast<int64_t>(spec.errors.max_bad_rows)
-                                                       : static_cast<int64_t>(spec.errors.max_bad_rows * static_cast<double>(input.total_rows));
+  MapFn convert_crops = options.feeders ? MakeCropConversionMap(jm.pre, "input") : nullptr;
+  const std::shared_ptr<job::CpuGate>& gate = jm.gate;
+  const std::vector<std::string> columns = job::JobOutputColumns(spec, input, options.stages);
   // Freed large buffers kept for reuse are resident too: keep them to a part of the budget.
   SetLargeBufferCacheLimit(std::min<size_t>(LargeBufferCacheLimit(), static_cast<size_t>(spec.resources.memory / 4)));
   auto bad_count = std::make_shared<std::atomic<int64_t>>(0);
@@ -308,10 +180,8 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
   auto run_round = [&](job::Shard first) -> Status {
     auto ledger = std::make_shared<job::ShardLedger>();
     ledger->Expect(first);
-    MapFn local = job::WithShardBadRows([preprocess, gate](Batch b, TaskContext& ctx) {
-      job::CpuGate::PreprocessTurn turn(gate.get());
-      return preprocess(std::move(b), ctx);
-    }, [ledger](int shard, const BadRow& row) { ledger->AddBad(shard, row); });
+    const job::ShardBadRowHandler to_ledger = [ledger](int shard, const BadRow& row) { ledger->AddBad(shard, row); };
+    MapFn local = job::WithShardBadRows(jm.GatedPreprocess(), to_ledger);
     MapFn tracked = [local, convert_crops](Batch b, TaskContext& ctx) -> Result<Batch> {
       if (convert_crops && b.num_rows() > 0 && b.FindColumn("input") >= 0) return convert_crops(std::move(b), ctx);  // a feeder's crops
       return local(std::move(b), ctx);
@@ -366,11 +236,9 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       });
     };
     Plan plan;
-    plan.AddSource("read", source, read_workers)
-        .AddMap("preprocess", tracked, Concurrency::Auto(1, cpus))
-        .AddRebatch("batch", spec.model.batch_size)
-        .AddActor("model", GatedActor(MakeInferenceActor(*models, "input"), gate), replicas)
-        .AddSink("write", job::MakeShardSink(ospec, ledger));
+    plan.AddSource("read", source, read_workers);
+    job::AddJobStages(plan, spec, tracked, jm.ModelActor(), jm.replicas(), options.stages, to_ledger, cpus);
+    plan.AddSink("write", job::MakeShardSink(ospec, ledger));
     ExecutorOptions eo = job::JobExecutorOptions(spec, options.stop);
     // Time waiting for the gate (the other's turn on the cores) is not work: this round's
     // waits, sampled with the progress so the timelines can leave them out too.
@@ -391,15 +259,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
       // Earlier rounds' figures only change between rounds, never while this one runs.
       if (options.on_progress) options.on_progress(CombineRounds(result.stats, s));
     };
-    eo.on_bad_row = [bad_count, limit, total = input.total_rows, &options](const BadRow& row) -> Status {
-      if (options.on_bad_row) options.on_bad_row(row);
-      const int64_t n = bad_count->fetch_add(1) + 1;
-      if (n > limit) {
-        return Status::InvalidData("too many bad rows: " + std::to_string(n) + " (errors.max_bad_rows allows " + std::to_string(limit) +
-                                   " of " + std::to_string(total) + " rows); the last: row '" + row.row_id + "' in " + row.stage + ": " + row.reason);
-      }
-      return Status::OK();
-    };
+    eo.on_bad_row = job::BadRowPolicy(spec, input.total_rows, options.on_bad_row, bad_count);
     PlanStats stats;
     if (inbox) inbox->Start();
     Status st = Execute(plan, eo, &stats);
@@ -411,7 +271,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     }
     // After a watchdog trip a replica may still be inside the model: keep the models alive
     // (the caller is expected to exit; see Execute).
-    if (st.code() == StatusCode::kStalled) (void)new auto(*models);
+    if (st.code() == StatusCode::kStalled) (void)new auto(jm.models);
     if (!st.ok()) return st;
     if (gate) {
       waits->push_back(waited_now(stats.wall_s));

@@ -16,7 +16,7 @@ const std::map<std::string, std::set<std::string>>& KnownKeys() {
       {"input", {"uri", "format", "id_column", "image_column", "image_shape", "limit", "shard_rows"}},
       {"preprocess", {}},  // checked by PreprocessSpec::FromYaml
       {"model", {"uri", "backend", "device", "dtype", "batch_size", "replicas", "threads", "normalize"}},
-      {"output", {"uri", "format", "top_k", "include", "compression", "tensor_layout"}},
+      {"output", {"uri", "format", "top_k", "include", "compression", "tensor_layout", "preserve_order"}},
       {"errors", {"max_bad_rows"}},
       {"resources", {"cpus", "memory", "stall_timeout"}},
       {"workers", {"heartbeat", "stale_after", "help_others"}},
@@ -126,6 +126,10 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
     Status st = ApplyOverride(root, o);
     if (!st.ok()) return st.WithContext(source);
   }
+  // `model: none`: no model stage (the preprocessed tensors, or what an embedding program's
+  // stages make of them, are the output).
+  const bool model_none = root["model"].IsDefined() && root["model"].IsScalar() && root["model"].as<std::string>() == "none";
+  if (model_none) root.remove("model");
   for (const auto& kv : root) {
     const std::string section = kv.first.as<std::string>();
     auto known = KnownKeys().find(section);
@@ -143,6 +147,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
     if (section != "preprocess" && (!root[section].IsDefined() || root[section].IsNull())) root[section] = YAML::Node(YAML::NodeType::Map);
   }
   JobSpec spec;
+  spec.model_none = model_none;
   Reader r{source};
   const YAML::Node in = root["input"], model = root["model"], out = root["output"];
   if (in["uri"].IsDefined() && in["uri"].IsSequence()) {
@@ -184,6 +189,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
   RETURN_IF_ERROR(r.Get(out, "output", "include", &spec.output.include));
   RETURN_IF_ERROR(r.Get(out, "output", "compression", &spec.output.compression));
   RETURN_IF_ERROR(r.Get(out, "output", "tensor_layout", &spec.output.tensor_layout));
+  RETURN_IF_ERROR(r.Get(out, "output", "preserve_order", &spec.output.preserve_order));
   RETURN_IF_ERROR(r.Get(root["errors"], "errors", "max_bad_rows", &spec.errors.max_bad_rows));
   const YAML::Node res = root["resources"];
   RETURN_IF_ERROR(r.GetAutoInt(res, "resources", "cpus", &spec.resources.cpus));
@@ -203,7 +209,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
       (spec.input.image_shape.size() != 3 || spec.input.image_shape[2] != 3 || spec.input.image_shape[0] < 1 || spec.input.image_shape[1] < 1)) {
     return Status::InvalidArgument(source + ": input.image_shape must be [height, width, 3]");
   }
-  if (spec.model.uri.empty()) return Status::InvalidArgument(source + ": model.uri is required");
+  if (spec.model.uri.empty() && !spec.model_none) return Status::InvalidArgument(source + ": model.uri is required");
   RETURN_IF_ERROR(CheckOneOf(source, "model.dtype", spec.model.dtype, {"float32", "float16", "bfloat16"}));
   RETURN_IF_ERROR(CheckOneOf(source, "model.normalize", spec.model.normalize, {"auto", "host", "device"}));
   if (spec.model.batch_size < 1) return Status::InvalidArgument(source + ": model.batch_size must be >= 1");
@@ -256,10 +262,12 @@ std::string JobSpec::Fingerprint() const {
   for (const auto& u : input.uris) f += u + ";";
   f += "\ninput.format=" + input.format + "\ninput.id_column=" + input.id_column + "\ninput.image_column=" +
        input.image_column + "\ninput.image_shape=" + ShapeText(input.image_shape) + "\ninput.limit=" + std::to_string(input.limit) + "\ninput.shard_rows=" +
-       std::to_string(input.shard_rows) + "\npreprocess=" + (preprocess_none ? std::string("none") : preprocess.ToYaml()) + "\nmodel.uri=" + model.uri +
+       std::to_string(input.shard_rows) + "\npreprocess=" + (preprocess_none ? std::string("none") : preprocess.ToYaml()) + "\nmodel.uri=" + (model_none ? std::string("none") : model.uri) +
        "\nmodel.backend=" + model.backend + "\nmodel.dtype=" + model.dtype + "\nmodel.normalize=" + model.normalize + "\noutput.format=" + output.format +
        "\noutput.top_k=" + std::to_string(output.top_k) + "\noutput.tensor_layout=" + output.tensor_layout + "\noutput.include=";
   for (const auto& c : output.include) f += c + ";";
+  if (output.preserve_order) f += "\noutput.preserve_order=true";
+  if (!stages_fingerprint.empty()) f += "\nstages=" + stages_fingerprint;
   return f + "\n";
 }
 

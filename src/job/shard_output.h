@@ -61,7 +61,7 @@ struct OutputSpec {
   std::string dir;
   std::string format;       // parquet | jsonl
   std::string compression;  // parquet
-  std::vector<std::string> columns;  // the output columns, in order
+  std::vector<std::string> columns;  // the output columns, in order; none: every column but the shard's
   /// A part published by an earlier run of the job: the schema for a shard whose every row was
   /// bad when no row of this run gave one.
   std::string schema_part;
