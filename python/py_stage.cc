@@ -68,6 +68,8 @@ class PythonStageActor final : public Actor {
           return Status::InvalidArgument("stage '" + o.name + "' raised " + LastLine(e));
         }
         failure = LastLine(e);
+      } catch (const std::exception& e) {  // pybind11's own errors (a type numpy cannot show)
+        return Status::InvalidArgument("stage '" + o.name + "': " + e.what());
       }
     }
     for (const std::string& id : RowIds(batch)) RETURN_IF_ERROR(ctx.ReportBadRow(id, failure));
@@ -87,6 +89,9 @@ void PythonErrors::Keep(const py::error_already_set& e) {
   if (value_) return;
   value_ = e.value().ptr();
   Py_XINCREF(value_);
+  // pybind11 holds the traceback beside the value: put it on the exception, where raising it
+  // again finds it.
+  if (value_ && e.trace()) PyException_SetTraceback(value_, e.trace().ptr());
 }
 
 bool PythonErrors::has() const {
@@ -97,7 +102,12 @@ bool PythonErrors::has() const {
 bool PythonErrors::Restore() {
   std::lock_guard lock(mu_);
   if (!value_) return false;
-  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(value_)), value_);
+  // Type, value and the traceback the exception carries (the user's frames), each a new
+  // reference for PyErr_Restore to own.
+  PyObject* type = reinterpret_cast<PyObject*>(Py_TYPE(value_));
+  Py_INCREF(type);
+  Py_INCREF(value_);
+  PyErr_Restore(type, value_, PyException_GetTraceback(value_));
   return true;
 }
 

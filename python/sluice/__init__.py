@@ -302,18 +302,19 @@ class Dataset:
         rows, _shards = _sluice.count_input(Dataset(job).to_job(), "<python pipeline>")
         return int(rows)
 
-    def iter_batches(self, *, batch_size: Optional[int] = 256, batch_format: str = "numpy") -> Iterator[Dict[str, Any]]:
+    def iter_batches(self, *, batch_size: Optional[int] = 256, batch_format: str = "numpy",
+                     preserve_order: bool = False) -> Iterator[Dict[str, Any]]:
         """Stream the pipeline's batches (what ``write_parquet`` would write) into this loop:
         dicts of column name to numpy arrays viewing the engine's buffers (``"torch"``: torch
         tensors through DLPack), ``batch_size`` rows each (None: as they come), shards in input
         order. The pipeline runs ahead by two batches plus its memory budget and waits for the
         loop; leaving the loop (break, an exception, the iterator dropped) stops it. Arrays stay
-        valid after the loop."""
+        valid after the loop. ``preserve_order``: rows in input order."""
         if batch_format == "default":
             batch_format = "numpy"
         if batch_format not in ("numpy", "torch"):
             raise ValueError(f"iter_batches: batch_format is {batch_format!r}; expected 'numpy' or 'torch'")
-        ds = self._with("output", uri="<not written: iter_batches>")
+        ds = self._with("output", uri="<not written: iter_batches>", preserve_order=preserve_order or None)
         stream = _sluice.stream_job(ds.to_job(), "<python pipeline>", self._stages, self._stages_fingerprint(), int(batch_size or 0), batch_format)
         _open_streams.add(stream)
         return self._drain(stream, batch_format == "torch")
@@ -332,7 +333,7 @@ class Dataset:
 
     def take_batch(self, batch_size: int = 20, *, batch_format: str = "numpy") -> Dict[str, Any]:
         """The first ``batch_size`` rows (in input order) as one batch."""
-        for batch in self.limit(batch_size).iter_batches(batch_size=batch_size, batch_format=batch_format):
+        for batch in self.limit(batch_size).iter_batches(batch_size=batch_size, batch_format=batch_format, preserve_order=True):
             return batch
         return {}
 
@@ -342,20 +343,21 @@ class Dataset:
 
     # ---- running -----------------------------------------------------------------------------
     def write_parquet(self, path: str, *, overwrite: bool = False, compression: Optional[str] = None,
-                      max_bad_rows: Optional[float] = None, report: Optional[str] = None) -> JobResult:
+                      max_bad_rows: Optional[float] = None, report: Optional[str] = None, preserve_order: Optional[bool] = None) -> JobResult:
         """Runs the pipeline, writing one Parquet part per input shard, each published atomically
         (a rerun resumes from the published parts; ``overwrite`` starts over). ``report``: also
-        write the HTML run report to this file (as ``sluice run --report``), also on failure."""
-        return self._write(path, "parquet", overwrite, compression, max_bad_rows, report)
+        write the HTML run report to this file (as ``sluice run --report``), also on failure.
+        ``preserve_order``: rows in input order, so every run writes byte-identical parts."""
+        return self._write(path, "parquet", overwrite, compression, max_bad_rows, report, preserve_order)
 
     def write_json(self, path: str, *, overwrite: bool = False, max_bad_rows: Optional[float] = None,
-                   report: Optional[str] = None) -> JobResult:
+                   report: Optional[str] = None, preserve_order: Optional[bool] = None) -> JobResult:
         """As write_parquet, as JSON lines."""
-        return self._write(path, "jsonl", overwrite, None, max_bad_rows, report)
+        return self._write(path, "jsonl", overwrite, None, max_bad_rows, report, preserve_order)
 
     def _write(self, path: str, fmt: str, overwrite: bool, compression: Optional[str], max_bad_rows: Optional[float],
-               report: Optional[str]) -> JobResult:
-        ds = self._with("output", uri=path, format=fmt, compression=compression)
+               report: Optional[str], preserve_order: Optional[bool]) -> JobResult:
+        ds = self._with("output", uri=path, format=fmt, compression=compression, preserve_order=preserve_order)
         if max_bad_rows is not None:
             ds = ds._with("errors", max_bad_rows=max_bad_rows)
         result_json, summary = _sluice.run_job(ds.to_job(), "<python pipeline>", overwrite, report or "", self._stages,

@@ -26,7 +26,7 @@ preprocess:                  # the same keys as `sluice preprocess` flags; `prep
   mode: exact                # exact (torchvision/PIL bit-exact) | fast
   exif_orientation: false
   max_pixels: 100000000      # larger images are bad rows
-model:
+model:                       # `model: none`: no model, see below
   uri: models/resnet50.pt    # TorchScript file (local) (required)
   backend: torch
   device: auto               # auto (all GPUs, else the CPU) | cpu | cuda | cuda:0,1
@@ -43,6 +43,7 @@ output:
   include: []                # input columns copied to the output besides the id
   compression: zstd          # parquet: zstd | snappy | gzip | lz4_raw | brotli | none
   tensor_layout: sluice      # parquet tensors (top_k: 0 outputs): sluice | ray (Ray Data's layout, read by Ray)
+  preserve_order: false      # rows in input order: every run writes byte-identical parts (slower when batches finish out of order)
 errors:
   max_bad_rows: 0.001        # < 1: a fraction of the input rows; >= 1: a count; 0: none allowed
 resources:

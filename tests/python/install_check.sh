@@ -19,7 +19,10 @@ cd "$WORK"
 import sys, sluice
 work, model = sys.argv[1], sys.argv[2]
 assert sluice.__file__.startswith(work + "/venv/"), sluice.__file__
-r = sluice.read_parquet(work + "/data/*.parquet").preprocess(resize=32, crop=32).predict(model, batch_size=4).write_parquet(work + "/out")
+ds = sluice.read_parquet(work + "/data/*.parquet").preprocess(resize=32, crop=32).predict(model, batch_size=4)
+r = ds.map_batches(lambda b: {"id": b["id"], "best": b["top_k_ids"][:, 0].copy()}).write_parquet(work + "/out")
 assert r.rows_written == 20, r
-print("installed and ran:", r)
+rows = sum(len(b["id"]) for b in ds.iter_batches(batch_size=8))
+assert rows == 20, rows
+print("installed and ran:", r, "and streamed", rows, "rows")
 PY

@@ -6,42 +6,15 @@ KeyboardInterrupt and nothing half-published; bad input raises ValueError naming
 Run by ctest (python_api) with PYTHONPATH=<build>/python, SLUICE_BIN and SLUICE_MODELS."""
 
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import sluice
 
-BIN = os.environ["SLUICE_BIN"]
-TINY = str(Path(os.environ["SLUICE_MODELS"]) / "tiny.pt")
-
-
-@pytest.fixture(scope="session")
-def data(tmp_path_factory):
-    """60 raw-pixel images in 3 Parquet files of 20 (no photos needed)."""
-    d = tmp_path_factory.mktemp("data")
-    subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "60", "--per-file", "20", "--seed", "3"], check=True,
-                   capture_output=True)
-    return str(d / "*.parquet")
-
-
-def pipeline(data, **predict):
-    return (sluice.read_parquet(data, shard_rows=20)
-            .preprocess(resize=32, crop=32)
-            .predict(TINY, batch_size=8, top_k=3, **predict))
-
-
-def rows_by_part(out):
-    """{part name: sorted JSON lines} via `sluice parquet cat` (row order inside a part follows
-    batch arrival; the rows and their values are what must match)."""
-    parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
-    return {p: sorted(subprocess.run([BIN, "parquet", "cat", os.path.join(out, p)], check=True, capture_output=True,
-                                     text=True).stdout.splitlines()) for p in parts}
+from conftest import BIN, TINY, interrupt, pipeline, rows_by_part
 
 
 def test_python_and_yaml_write_the_same_output(data, tmp_path):
@@ -138,21 +111,7 @@ def test_ctrl_c_stops_within_a_second(tmp_path):
               f".predict({str(model)!r}, backend='sleep', batch_size=2)\n"
               f"print('started', flush=True)\n"
               f"ds.write_parquet({str(out)!r})\n")
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
-    assert p.stdout.readline().strip() == "started"
-    time.sleep(2.0)
-    sent = time.monotonic()
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=30)
-    took = time.monotonic() - sent
-    assert p.returncode != 0 and "KeyboardInterrupt" in err, err[-2000:]
-    # The run stops within a second (signals are looked at every 100 ms, the batch in flight takes
-    # 200 ms); the bound leaves room for the interpreter's exit on a loaded machine.
-    assert took < 3.0, f"stopped {took:.2f} s after SIGINT"
-    print(f"SIGINT to exit: {took:.2f} s")
-    names = os.listdir(out)
-    assert not any(n.startswith(".") for n in names), names  # no temporary files left
-    assert "_SUCCESS" not in names
+    names = interrupt(script, out, 2.0, "built-in path")
     # What was published is complete: a rerun finishes the job from there.
     published = [n for n in names if n.startswith("part-")]
     assert len(published) < 10
