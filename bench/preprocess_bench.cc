@@ -2,7 +2,8 @@
 // NCHW rows, on N threads (one Preprocessor each), every file read into memory first; best of R.
 // With --raw, 256x256x3 uint8 tensors (the seeds' raw layout) instead of JPEG files.
 //
-//   preprocess_bench --dir=DIR [--threads=1] [--repeat=3] [--mode=exact|fast] [--dtype=float32]
+//   preprocess_bench --dir=DIR [--threads=1] [--repeat=3] [--mode=exact|fast] [--dtype=float32] [--partial=1]
+//     --partial=0: exact mode decodes each JPEG whole (the default decodes only what the crop reads)
 //   preprocess_bench --raw=N [--threads=1]
 //   preprocess_bench --export=DATAGEN_DIR --dir=DIR   writes the JPEGs of `sluice datagen jpeg`
 //                                                     shards as files (for the Python peer)
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   auto dtype = ParseDType(bench::StringArg(argc, argv, "dtype", "float32"));
   if (!dtype.ok()) return 2;
   spec.dtype = *dtype;
+  const bool partial = bench::StringArg(argc, argv, "partial", "1") != std::string("0");
   std::vector<std::string> files;
   std::vector<uint8_t> raw_pixels;
   size_t total_bytes = 0;
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
       for (int t = 0; t < threads; ++t) {
         pool.emplace_back([&] {
           Preprocessor pre(spec);
+          pre.set_partial_decode(partial);
           std::vector<uint8_t> out(row);
           for (int i; (i = next.fetch_add(1)) < n;) {
             Status st = raw > 0 ? pre.ProcessRaw(&raw_pixels[static_cast<size_t>(i) * 256 * 256 * 3], 256, 256, 256 * 3, out.data())
@@ -97,8 +100,8 @@ int main(int argc, char** argv) {
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (errors) std::fprintf(stderr, "preprocess_bench: %d images failed\n", errors.load());
   }
-  std::printf("sluice_preprocess %s images=%d threads=%d mode=%s dtype=%s seconds=%.4f images_per_s=%.1f mean_kb=%.1f\n",
-              raw > 0 ? "raw256" : "jpeg", n, threads, spec.mode == Fidelity::kFast ? "fast" : "exact",
+  std::printf("sluice_preprocess %s images=%d threads=%d mode=%s partial=%d dtype=%s seconds=%.4f images_per_s=%.1f mean_kb=%.1f\n",
+              raw > 0 ? "raw256" : "jpeg", n, threads, spec.mode == Fidelity::kFast ? "fast" : "exact", partial ? 1 : 0,
               std::string(DTypeName(spec.dtype)).c_str(), best, n / best, raw > 0 ? 192.0 : total_bytes / 1024.0 / n);
   return 0;
 }

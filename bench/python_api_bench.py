@@ -14,6 +14,7 @@ rows_per_s is over the plan, as `sluice run --summary-json` reports it (the eage
 its model inside the plan)."""
 import argparse
 import json
+import os
 
 import sluice
 
@@ -23,6 +24,7 @@ class EagerResnet:
         import torch
         import torchvision
         self.torch = torch
+        torch.set_num_threads(os.cpu_count() or 1)  # as the DataLoader peer does (Debian's torch starts with 1 here)
         self.model = getattr(torchvision.models, arch)()
         self.model.load_state_dict(torch.jit.load(path).state_dict())
         self.model.eval()

@@ -233,6 +233,15 @@ Result<Column> StringsFromPython(const py::array& a, const std::string& stage, c
   return b.Finish();
 }
 
+/// One byte per row (1 = valid) from a boolean array of `rows` (None: no nulls).
+Result<std::shared_ptr<Buffer>> ValidityOf(const py::handle& valid, int64_t rows, const std::string& stage, const std::string& name) {
+  if (valid.is_none()) return std::shared_ptr<Buffer>();
+  py::module_ np = py::module_::import("numpy");
+  py::array bytes = np.attr("ascontiguousarray")(valid, "uint8");
+  if (bytes.ndim() != 1 || bytes.shape(0) != rows) return ColumnError(stage, name, "with a validity mask that does not have one value per row");
+  return BufferOf(bytes);
+}
+
 Result<Column> ColumnFromPython(const py::handle& v, const std::string& stage, const std::string& name) {
   if (py::hasattr(v, "_sluice_binary")) {  // a sluice.BinaryArray: its buffers as they are
     py::array values = py::array::ensure(v.attr("values"));
@@ -244,7 +253,8 @@ Result<Column> ColumnFromPython(const py::handle& v, const std::string& stage, c
     const int64_t n = offsets.shape(0) - 1;
     const auto* o = static_cast<const int64_t*>(offsets.data());
     if (n < 0 || o[0] < 0 || o[n] > values.shape(0)) return ColumnError(stage, name, "as a BinaryArray whose offsets point outside its values");
-    auto col = Column::FromBuffers(DataType::Binary(), n, BufferOf(values), BufferOf(offsets));
+    ASSIGN_OR_RETURN(std::shared_ptr<Buffer> validity, ValidityOf(v.attr("valid"), n, stage, name));
+    auto col = Column::FromBuffers(DataType::Binary(), n, BufferOf(values), BufferOf(offsets), validity);
     if (!col.ok()) return ColumnError(stage, name, col.status().message());
     return col;
   }
@@ -262,13 +272,18 @@ Result<Column> ColumnFromPython(const py::handle& v, const std::string& stage, c
     if (a.ndim() != 1) return ColumnError(stage, name, "as a " + std::to_string(a.ndim()) + "-d array of objects; string columns are 1-d");
     return StringsFromPython(a, stage, name);
   }
+  // A masked array's mask marks the nulls (its data alone would lose them).
+  py::object mask = py::isinstance(v, np.attr("ma").attr("MaskedArray")) ? py::object(np.attr("ma").attr("getmaskarray")(v)) : py::object(py::none());
+  if (!mask.is_none()) a = py::array::ensure(v.attr("data"));
   if (!(a.flags() & py::array::c_style)) a = np.attr("ascontiguousarray")(a);
   const int64_t n = a.shape(0);
   if (a.ndim() == 1) {
     auto type = ScalarTypeOf(a.dtype());
     if (!type) return ColumnError(stage, name, "of numpy dtype " + std::string(py::str(a.dtype())) + ", which sluice has no column type for");
-    return Column::FromBuffers(*type, n, BufferOf(a));
+    ASSIGN_OR_RETURN(std::shared_ptr<Buffer> validity, ValidityOf(mask.is_none() ? mask : py::object(np.attr("logical_not")(mask)), n, stage, name));
+    return Column::FromBuffers(*type, n, BufferOf(a), nullptr, validity);
   }
+  if (!mask.is_none()) return ColumnError(stage, name, "as a masked " + std::to_string(a.ndim()) + "-d array; tensor columns have no nulls");
   auto dt = TensorTypeOf(a.dtype());
   if (!dt) {
     return ColumnError(stage, name, "as a " + std::to_string(a.ndim()) + "-d array of " + std::string(py::str(a.dtype())) +

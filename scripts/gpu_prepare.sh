@@ -58,7 +58,7 @@ if [[ $WITH_DEBS == 1 ]]; then
     pkgconf pkgconf-bin libpkgconf3
     libgtest-dev libgmock-dev
     libsnappy-dev libsnappy1v5 zlib1g-dev zlib1g libzstd-dev libzstd1 liblz4-dev liblz4-1 libbrotli-dev libbrotli1
-    libturbojpeg0-dev libturbojpeg0 libpng-dev libpng16-16 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3
+    libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo-dev libjpeg62-turbo libpng-dev libpng16-16 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3
     libyaml-cpp-dev libyaml-cpp0.7 libcurl4-openssl-dev libcurl4 libssl-dev libssl3
   )
   rm -rf "$CARRY/debs"

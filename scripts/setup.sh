@@ -13,7 +13,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   libsnappy-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
-  libturbojpeg0-dev libpng-dev libwebp-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   python3-torchvision python3-pil python3-numpy libtorch-dev
   python3-zstandard  # ZSTD pages for bench/pytorch_pipeline.py's Parquet reader (no pyarrow in Debian 12)
   nodejs npm

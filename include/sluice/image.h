@@ -93,6 +93,9 @@ class Preprocessor {
   /// The uint8 HWC crop of the last Process call (before ToTensor/Normalize): what parity
   /// tests compare with torchvision.
   const std::vector<uint8_t>& last_crop() const;
+  /// Exact mode, JPEG: decode only the rows and the iMCU columns the resize-then-crop reads
+  /// (default on; the output is the same bit for bit; off for comparisons and benchmarks).
+  void set_partial_decode(bool on);
   /// The last step alone: a uint8 HWC crop of the output's size (what a spec with dtype uint8
   /// and layout nhwc produces, e.g. on a feeder) to this spec's output, as Process would.
   void ConvertCrop(const uint8_t* crop_hwc, uint8_t* dst) const;

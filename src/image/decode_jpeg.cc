@@ -47,6 +47,7 @@ ImageFormat SniffFormat(std::string_view b) {
 }
 
 Status Decoder::Decode(std::string_view bytes, const DecodeOptions& options, DecodedImage* out) {
+  out->x0 = out->y0 = out->region_width = out->region_height = 0;  // the whole image
   Status st;
   switch (SniffFormat(bytes)) {
     case ImageFormat::kJpeg:

@@ -34,7 +34,20 @@ struct DecodeOptions {
 struct DecodedImage {
   std::vector<uint8_t> pixels;  // RGB, rows tightly packed
   int width = 0, height = 0;
-  ImageView view() const { return ImageView{pixels.data(), width, height, 3, static_cast<int64_t>(width) * 3}; }
+  /// A region decode (Decoder::DecodeJpegRegion): `pixels` holds columns [x0, x0 + region_width)
+  /// and rows [y0, y0 + region_height) of the width x height image. Zero: the whole image.
+  int x0 = 0, y0 = 0, region_width = 0, region_height = 0;
+  ImageView view() const {
+    const int row = region_width > 0 ? region_width : width;
+    return ImageView{pixels.data(), width, height, 3, static_cast<int64_t>(row) * 3, x0, y0, region_width, region_height};
+  }
+};
+
+/// What a JPEG's header says, for choosing how to decode it.
+struct JpegInfo {
+  int width = 0, height = 0;
+  bool cmyk = false;         // CMYK or YCCK (converted with Pillow's formula: whole-image path)
+  bool ends_with_eoi = false;  // the file ends with its end-of-image marker (not truncated)
 };
 
 /// kRaw: sluice's raw-pixel container (sluice/raw_image.h), how variable-shaped tensors arrive.
@@ -50,6 +63,13 @@ class Decoder {
 
   /// Errors are InvalidData with the reason ("truncated JPEG", "PNG: CRC error", ...).
   Status Decode(std::string_view bytes, const DecodeOptions& options, DecodedImage* out);
+  /// The header of a JPEG (false: not a readable JPEG header).
+  bool ReadJpegInfo(std::string_view bytes, JpegInfo* info);
+  /// Decodes at least `region` of a JPEG (not CMYK; at full scale), skipping the scanlines
+  /// above and below it and the iMCU columns left and right of it (libjpeg's
+  /// jpeg_skip_scanlines / jpeg_crop_scanline); the pixels of the region equal a full decode's
+  /// (decode_jpeg_region.cc keeps a margin from the cropped edges for the upsampler).
+  Status DecodeJpegRegion(std::string_view bytes, const DecodeOptions& options, const Window& region, DecodedImage* out);
 
  private:
   Status DecodeJpeg(std::string_view bytes, const DecodeOptions& options, DecodedImage* out);

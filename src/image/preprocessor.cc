@@ -22,7 +22,24 @@ struct Preprocessor::Impl {
   std::vector<uint8_t> part;         // the resized part of a crop larger than the image
   std::array<std::array<float, 256>, 3> lut{};  // uint8 -> ToTensor+Normalize value per channel
   int out_h = 0, out_w = 0;
+  bool partial_decode = true;
 
+  /// Where an image of width x height goes: the resize target, the part of it the center crop
+  /// keeps (win) and the zero padding around it when the crop is larger than the image.
+  struct Geometry {
+    int rw = 0, rh = 0;
+    Window win;
+    int ch = 0, cw = 0, pad_top = 0, pad_left = 0;
+  };
+  Geometry GeometryFor(int width, int height) const;
+  image::Filter filter() const {
+    return spec.interpolation == Interpolation::kNearest   ? image::Filter::kNearest
+           : spec.interpolation == Interpolation::kBicubic ? image::Filter::kBicubic
+                                                            : image::Filter::kBilinear;
+  }
+  /// Exact mode: decodes only the part of a JPEG the resize reads, when that saves work;
+  /// false when the image is not such a JPEG (then it is decoded whole).
+  Result<bool> DecodePartOfJpeg(std::string_view encoded);
   Status Transform(const ImageView& in, uint8_t* dst);
   void Convert(const uint8_t* src, uint8_t* dst) const;
 };
@@ -50,8 +67,11 @@ Preprocessor::~Preprocessor() = default;
 
 const std::vector<uint8_t>& Preprocessor::last_crop() const { return impl_->crop; }
 
+void Preprocessor::set_partial_decode(bool on) { impl_->partial_decode = on; }
+
 Status Preprocessor::ProcessEncoded(std::string_view encoded, uint8_t* dst) {
-  RETURN_IF_ERROR(impl_->decoder.Decode(encoded, impl_->decode_options, &impl_->decoded));
+  ASSIGN_OR_RETURN(const bool partial, impl_->DecodePartOfJpeg(encoded));
+  if (!partial) RETURN_IF_ERROR(impl_->decoder.Decode(encoded, impl_->decode_options, &impl_->decoded));
   return impl_->Transform(impl_->decoded.view(), dst);
 }
 
@@ -60,12 +80,31 @@ Status Preprocessor::ProcessRaw(const uint8_t* pixels, int height, int width, in
   return impl_->Transform(ImageView{pixels, width, height, 3, stride}, dst);
 }
 
-Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
+Result<bool> Preprocessor::Impl::DecodePartOfJpeg(std::string_view encoded) {
+  image::JpegInfo info;
+  // Not for EXIF orientation (it turns the image after decoding), CMYK (converted whole) or a
+  // file without its end marker (a truncated file must fail, as in PIL, even when the missing
+  // part lies outside the region).
+  if (!partial_decode || spec.mode != Fidelity::kExact || spec.exif_orientation || filter() == image::Filter::kNearest ||
+      !decoder.ReadJpegInfo(encoded, &info) || info.cmyk || !info.ends_with_eoi) {
+    return false;
+  }
+  const Geometry g = GeometryFor(info.width, info.height);
+  if (g.rw <= 0 || g.rh <= 0) return false;
+  const Window src = resampler.SourceRegion(info.width, info.height, g.rw, g.rh, g.win, filter(), spec.antialias);
+  // Worth it when it leaves out a tenth of the pixels or more.
+  if (static_cast<int64_t>(src.w) * src.h * 10 > static_cast<int64_t>(info.width) * info.height * 9) return false;
+  RETURN_IF_ERROR(decoder.DecodeJpegRegion(encoded, decode_options, src, &decoded));
+  return true;
+}
+
+Preprocessor::Impl::Geometry Preprocessor::Impl::GeometryFor(int width, int height) const {
+  Geometry g;
   // Resize target, as torchvision computes it.
-  int rw = in.width, rh = in.height;
+  int rw = width, rh = height;
   if (spec.resize == ResizeMode::kShorterSide) {
-    const bool w_short = in.width <= in.height;
-    const int64_t s = w_short ? in.width : in.height, l = w_short ? in.height : in.width;
+    const bool w_short = width <= height;
+    const int64_t s = w_short ? width : height, l = w_short ? height : width;
     const int new_long = static_cast<int>(static_cast<double>(static_cast<int64_t>(spec.resize_size) * l) / static_cast<double>(s));
     rw = w_short ? spec.resize_size : new_long;
     rh = w_short ? new_long : spec.resize_size;
@@ -73,16 +112,26 @@ Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
     rw = spec.resize_width;
     rh = spec.resize_height;
   }
-  if (rw <= 0 || rh <= 0) return Status::InvalidData("image of " + std::to_string(in.width) + "x" + std::to_string(in.height) + " resizes to nothing");
+  g.rw = rw;
+  g.rh = rh;
+  if (rw <= 0 || rh <= 0) return g;
   // Center crop (torchvision: pad with zeros when the crop is larger, offsets rounded half to even).
-  const int ch = spec.crop_height > 0 ? spec.crop_height : rh, cw = spec.crop_width > 0 ? spec.crop_width : rw;
-  const int pad_top = ch > rh ? (ch - rh) / 2 : 0, pad_left = cw > rw ? (cw - rw) / 2 : 0;
-  const int top = ch > rh ? 0 : static_cast<int>(std::nearbyint((rh - ch) / 2.0));
-  const int left = cw > rw ? 0 : static_cast<int>(std::nearbyint((rw - cw) / 2.0));
-  const Window win{left, top, std::min(cw, rw), std::min(ch, rh)};
-  const image::Filter filter = spec.interpolation == Interpolation::kNearest    ? image::Filter::kNearest
-                               : spec.interpolation == Interpolation::kBicubic ? image::Filter::kBicubic
-                                                                                : image::Filter::kBilinear;
+  g.ch = spec.crop_height > 0 ? spec.crop_height : rh;
+  g.cw = spec.crop_width > 0 ? spec.crop_width : rw;
+  g.pad_top = g.ch > rh ? (g.ch - rh) / 2 : 0;
+  g.pad_left = g.cw > rw ? (g.cw - rw) / 2 : 0;
+  const int top = g.ch > rh ? 0 : static_cast<int>(std::nearbyint((rh - g.ch) / 2.0));
+  const int left = g.cw > rw ? 0 : static_cast<int>(std::nearbyint((rw - g.cw) / 2.0));
+  g.win = Window{left, top, std::min(g.cw, rw), std::min(g.ch, rh)};
+  return g;
+}
+
+Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
+  const Geometry g = GeometryFor(in.width, in.height);
+  const int rw = g.rw, rh = g.rh, ch = g.ch, cw = g.cw, pad_top = g.pad_top, pad_left = g.pad_left;
+  const Window& win = g.win;
+  if (rw <= 0 || rh <= 0) return Status::InvalidData("image of " + std::to_string(in.width) + "x" + std::to_string(in.height) + " resizes to nothing");
+  const image::Filter filter = this->filter();
   if (win.w == cw && win.h == ch) {
     RETURN_IF_ERROR(resampler.Resize(in, rw, rh, win, filter, spec.antialias, crop.data()));
   } else {

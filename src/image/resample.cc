@@ -201,6 +201,9 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
   if (filter == Filter::kNearest) {
     // Pillow maps output pixel centers back to the input and truncates.
     const double sx = static_cast<double>(in.width) / out_width, sy = static_cast<double>(in.height) / out_height;
+    if (in.x0 != 0 || in.y0 != 0 || in.data_width() != in.width || in.data_height() != in.height) {
+      return Status::InvalidArgument("nearest-neighbour resizing reads the whole image, not a region");
+    }
     for (int y = 0; y < win.h; ++y) {
       const int iy = std::min(in.height - 1, static_cast<int>((win.y0 + y + 0.5) * sy));
       const uint8_t* row = in.data + iy * in.stride;
@@ -220,10 +223,20 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
   const int row_last = need_v ? vert_.bounds[static_cast<size_t>(win.h - 1) * 2] + vert_.bounds[static_cast<size_t>(win.h - 1) * 2 + 1]
                               : win.y0 + win.h;
   const int rows = row_last - row_first;
+  // A region view must hold every pixel the passes read.
+  const int col_first = need_h ? horiz_.bounds[0] : win.x0;
+  const int col_last = need_h ? horiz_.bounds[static_cast<size_t>(win.w - 1) * 2] + horiz_.bounds[static_cast<size_t>(win.w - 1) * 2 + 1]
+                              : win.x0 + win.w;
+  if (row_first < in.y0 || row_last > in.y0 + in.data_height() || col_first < in.x0 || col_last > in.x0 + in.data_width()) {
+    return Status::InvalidArgument("the resize reads pixels outside the image region it was given");
+  }
+  if (need_h && in.x0 != 0) {  // the region's own column numbers
+    for (int x = 0; x < win.w; ++x) horiz_.bounds[static_cast<size_t>(x) * 2] -= in.x0;
+  }
   // Horizontal pass: rows [row_first, row_last) of the input, output columns of the window.
-  const uint8_t* src = in.data + static_cast<int64_t>(row_first) * in.stride;
+  const uint8_t* src = in.data + static_cast<int64_t>(row_first - in.y0) * in.stride;
   int64_t src_stride = in.stride;
-  int src_x0 = win.x0;  // column offset when there is no horizontal pass
+  int src_x0 = win.x0 - in.x0;  // column offset when there is no horizontal pass
   if (need_h) {
     temp_.resize(static_cast<size_t>(rows) * win.w * ch);
     static const HorizontalRowFn horizontal = PickHorizontal();
@@ -231,7 +244,7 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
       const uint8_t* row = src + static_cast<int64_t>(y) * in.stride;
       uint8_t* dst = temp_.data() + static_cast<size_t>(y) * win.w * ch;
       if (ch == 3) {
-        horizontal(row, in.width, horiz_.bounds.data(), horiz_.k.data(), horiz_.ksize, win.w, dst);
+        horizontal(row, in.data_width(), horiz_.bounds.data(), horiz_.k.data(), horiz_.ksize, win.w, dst);
         continue;
       }
       for (int x = 0; x < win.w; ++x) {
@@ -262,6 +275,19 @@ Status Resampler::Resize(const ImageView& in, int out_width, int out_height, con
              win.w * ch, dst);
   }
   return Status::OK();
+}
+
+Window Resampler::SourceRegion(int in_width, int in_height, int out_width, int out_height, const Window& win, Filter filter,
+                               bool antialias) {
+  if (filter == Filter::kNearest || in_width <= 0 || in_height <= 0 || win.w <= 0 || win.h <= 0) return Window{0, 0, in_width, in_height};
+  const auto span = [&](int in_size, int out_size, int first, int count, Coeffs* c) -> std::pair<int, int> {
+    if (in_size == out_size) return {first, first + count};  // no pass in this direction: the window itself
+    Precompute(in_size, out_size, first, count, filter, antialias, c);
+    return {c->bounds[0], c->bounds[static_cast<size_t>(count - 1) * 2] + c->bounds[static_cast<size_t>(count - 1) * 2 + 1]};
+  };
+  const auto [x0, x1] = span(in_width, out_width, win.x0, win.w, &horiz_);
+  const auto [y0, y1] = span(in_height, out_height, win.y0, win.h, &vert_);
+  return Window{x0, y0, x1 - x0, y1 - y0};
 }
 
 }  // namespace sluice::image

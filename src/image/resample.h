@@ -20,11 +20,18 @@ namespace sluice::image {
 
 enum class Filter { kNearest, kBilinear, kBicubic };
 
-/// An interleaved 8-bit image with `channels` channels; `stride` bytes between rows.
+/// An interleaved 8-bit image of width x height with `channels` channels; `stride` bytes
+/// between rows. A region view (region_width > 0) holds only columns [x0, x0 + region_width)
+/// and rows [y0, y0 + region_height) of the image, `data` being pixel (x0, y0): what a partial
+/// decode gives (Resampler::SourceRegion says which part a resize reads).
 struct ImageView {
   const uint8_t* data = nullptr;
   int width = 0, height = 0, channels = 3;
   int64_t stride = 0;
+  int x0 = 0, y0 = 0, region_width = 0, region_height = 0;
+
+  int data_width() const { return region_width > 0 ? region_width : width; }
+  int data_height() const { return region_width > 0 ? region_height : height; }
 };
 
 /// Output window [x0, x0 + w) x [y0, y0 + h) of a resize to out_width x out_height.
@@ -39,6 +46,9 @@ class Resampler {
   /// nominal support (a plain interpolation; not what Pillow does).
   Status Resize(const ImageView& in, int out_width, int out_height, const Window& window, Filter filter, bool antialias,
                 uint8_t* out);
+  /// The input pixels (as a window of the in_width x in_height image) that Resize reads for
+  /// `window` of an out_width x out_height resize: all of them for kNearest.
+  Window SourceRegion(int in_width, int in_height, int out_width, int out_height, const Window& window, Filter filter, bool antialias);
 
  private:
   struct Coeffs {

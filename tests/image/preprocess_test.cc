@@ -66,6 +66,54 @@ TEST(PreprocessTest, AValidJpegAfterABrokenHeaderDecodes) {
   }
 }
 
+// Exact mode decodes only the rows and iMCU columns of a JPEG that the resize-then-crop reads:
+// the crops must equal those of a whole decode for every photograph and resize/crop geometry
+// (torchvision_parity.py checks the same against torchvision on more JPEG kinds).
+TEST(PreprocessTest, PartialJpegDecodeEqualsWholeDecode) {
+  std::vector<PreprocessSpec> specs;
+  specs.push_back(PreprocessSpec::ImageNet());
+  PreprocessSpec small = PreprocessSpec::ImageNet();
+  small.resize_size = 128;
+  small.crop_height = small.crop_width = 112;
+  specs.push_back(small);
+  PreprocessSpec bicubic = PreprocessSpec::ImageNet();
+  bicubic.interpolation = Interpolation::kBicubic;
+  specs.push_back(bicubic);
+  PreprocessSpec exact = PreprocessSpec::ImageNet();
+  exact.resize = ResizeMode::kExact;
+  exact.resize_width = 300;
+  exact.resize_height = 200;
+  exact.crop_height = 150;
+  exact.crop_width = 100;
+  specs.push_back(exact);
+  PreprocessSpec no_antialias = PreprocessSpec::ImageNet();
+  no_antialias.antialias = false;
+  specs.push_back(no_antialias);
+  int compared = 0;
+  for (const char* name : {"china.jpg", "flower.jpg", "grace_hopper.jpg", "hubble_deep_field.jpg", "retina.jpg", "rocket.jpg"}) {
+    const std::string jpeg = Photo(name);
+    ASSERT_GT(jpeg.size(), 1000u) << "run scripts/fetch_photos.sh";
+    for (const PreprocessSpec& spec : specs) {
+      ASSERT_TRUE(spec.Validate().ok());
+      Preprocessor partial(spec), whole(spec);
+      whole.set_partial_decode(false);
+      std::vector<uint8_t> a(static_cast<size_t>(spec.OutputType().fixed_row_bytes())), b(a.size());
+      ASSERT_TRUE(partial.ProcessEncoded(jpeg, a.data()).ok()) << name;
+      ASSERT_TRUE(whole.ProcessEncoded(jpeg, b.data()).ok()) << name;
+      EXPECT_EQ(partial.last_crop(), whole.last_crop()) << name << " resize " << spec.resize_size;
+      EXPECT_EQ(a, b) << name;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 30);
+  // A truncated JPEG fails as before, even when what is missing lies below the crop.
+  const std::string jpeg = Photo("retina.jpg");
+  Preprocessor pre(PreprocessSpec::ImageNet());
+  std::vector<uint8_t> row(static_cast<size_t>(PreprocessSpec::ImageNet().OutputType().fixed_row_bytes()));
+  const Status st = pre.ProcessEncoded(jpeg.substr(0, jpeg.size() - 2000), row.data());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidData) << st.ToString();
+}
+
 TEST(PreprocessTest, PixelLimitRefusesBombsBeforeDecoding) {
   PreprocessSpec spec = PreprocessSpec::ImageNet();
   spec.max_pixels = 1000;

@@ -207,6 +207,23 @@ def test_torch_batches_share_memory_through_dlpack(data):
     assert n == 60
 
 
+def test_nulls_travel_as_masked_arrays(data, tmp_path):
+    def with_nulls(batch):
+        n = len(batch["id"])
+        score = np.ma.MaskedArray(np.arange(n, dtype=np.float64), mask=np.arange(n) % 3 == 0)
+        names = np.array([None if i % 2 else f"n{i}" for i in range(n)], dtype=object)
+        return {"id": batch["id"], "score": score, "name": names}
+
+    ds = sluice.read_parquet(data, shard_rows=20).map_batches(with_nulls, batch_size=6)
+    for b in ds.iter_batches(batch_size=6, preserve_order=True):
+        assert isinstance(b["score"], np.ma.MaskedArray)
+        assert b["score"].mask.tolist() == [True, False, False, True, False, False][:len(b["id"])]
+        assert b["name"].tolist() == ["n0", None, "n2", None, "n4", None][:len(b["id"])]
+    ds.write_parquet(str(tmp_path / "out"))
+    rows = [json.loads(line) for part in rows_by_part(tmp_path / "out").values() for line in part]
+    assert len(rows) == 60 and sum(r["score"] is None for r in rows) == 20 and sum(r["name"] is None for r in rows) == 30
+
+
 # ---- the GIL -----------------------------------------------------------------------------------
 
 def test_python_stages_and_a_consumer_run_together(data):
