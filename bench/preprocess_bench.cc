@@ -64,7 +64,14 @@ int main(int argc, char** argv) {
     raw_pixels.resize(static_cast<size_t>(raw) * 256 * 256 * 3);
     for (size_t i = 0; i < raw_pixels.size(); ++i) raw_pixels[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
   } else {
-    for (const auto& e : std::filesystem::directory_iterator(bench::StringArg(argc, argv, "dir", "."))) {
+    const std::string dir = bench::StringArg(argc, argv, "dir", ".");
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    if (ec) {
+      std::fprintf(stderr, "preprocess_bench: cannot read --dir=%s: %s\n", dir.c_str(), ec.message().c_str());
+      return 1;
+    }
+    for (const auto& e : it) {
       if (e.path().extension() != ".jpg") continue;
       std::ifstream f(e.path(), std::ios::binary);
       files.emplace_back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
