@@ -84,10 +84,10 @@ void BatchStream::Close() {
   }
 }
 
-std::string BatchStream::ResultJson() const {
+py::object BatchStream::Outcome() const {
   std::lock_guard lock(mu_);
-  if (!result_ || !result_->ok()) return "";
-  return (*result_)->ToJson();
+  if (!result_ || !result_->ok()) return py::none();
+  return py::make_tuple((*result_)->ToJson(), (*result_)->Summary());
 }
 
 }  // namespace sluice::python

@@ -37,8 +37,9 @@ class BatchStream {
   pybind11::object Next();
   /// Stops the pipeline (if running) and waits for its thread; idempotent.
   void Close();
-  /// The finished run's JobResult as JSON (after Next returned None).
-  std::string ResultJson() const;
+  /// The finished run's JobResult as JSON and as the summary for people (after Next returned
+  /// None), or None.
+  pybind11::object Outcome() const;
 
  private:
   Status Push(Batch batch);

@@ -171,7 +171,7 @@ PYBIND11_MODULE(_sluice, m) {
   py::class_<sluice::python::BatchStream>(m, "BatchStream", "A running pipeline whose batches come to Python.")
       .def("next", &sluice::python::BatchStream::Next, "The next batch (a dict), or None at the end.")
       .def("close", &sluice::python::BatchStream::Close, "Stops the pipeline and waits for it.")
-      .def("result_json", &sluice::python::BatchStream::ResultJson, "The finished run's result (JSON), or empty.");
+      .def("result", &sluice::python::BatchStream::Outcome, "The finished run's (result JSON, summary), or None.");
   m.def("stream_job", &sluice::python::StreamJobText, py::arg("yaml"), py::arg("source_name"), py::arg("stages"), py::arg("stages_fingerprint"),
         py::arg("batch_size"), py::arg("batch_format"), "Starts a pipeline whose batches come to Python (BatchStream).");
   m.def("job_reference", &sluice::JobFileReference, "Every job key with its default and meaning.");

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _sluice
 
-__all__ = ["Dataset", "JobResult", "BinaryArray", "read_parquet", "read_images", "job_reference"]
+__all__ = ["Dataset", "JobResult", "BinaryArray", "BatchIterator", "read_parquet", "read_images", "job_reference"]
 
 Uris = Union[str, Sequence[str]]
 
@@ -175,6 +175,60 @@ def _batch_out(batch: Any) -> Any:
 _open_streams: set = set()
 
 
+class BatchIterator:
+    """The batches of a running pipeline (``Dataset.iter_batches``). Iterating pulls batches;
+    ``close()`` (also when a for loop is left early, the iterator is dropped, or at exit) stops
+    the pipeline; ``result()`` is the JobResult once every batch has been taken."""
+
+    def __init__(self, stream: Any, torch_format: bool) -> None:
+        self._stream = stream
+        self._torch = torch_format
+        self._result: Optional[JobResult] = None
+        _open_streams.add(stream)
+
+    def __iter__(self) -> "BatchIterator":
+        return self
+
+    def __next__(self) -> Dict[str, Any]:
+        if self._stream is None:
+            raise StopIteration
+        try:
+            batch = self._stream.next()
+        except BaseException:
+            self.close()
+            raise
+        if batch is None:
+            done = self._stream.result()
+            self._result = JobResult(*done) if done is not None else None
+            self.close()
+            raise StopIteration
+        return _batch_in(batch, self._torch)
+
+    def close(self) -> None:
+        """Stops the pipeline (if still running) and waits for its threads."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+            _open_streams.discard(stream)
+
+    def result(self) -> Optional["JobResult"]:
+        """What the run did (rows, the stage table, peak memory), after the last batch; None
+        before, or when the loop stopped early."""
+        return self._result
+
+    def __enter__(self) -> "BatchIterator":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the atexit hook has closed it
+            pass
+
+
 @atexit.register
 def _close_open_streams() -> None:
     """Pipelines still streaming when the interpreter exits stop before Python goes away."""
@@ -303,33 +357,21 @@ class Dataset:
         return int(rows)
 
     def iter_batches(self, *, batch_size: Optional[int] = 256, batch_format: str = "numpy",
-                     preserve_order: bool = False) -> Iterator[Dict[str, Any]]:
+                     preserve_order: bool = False) -> "BatchIterator":
         """Stream the pipeline's batches (what ``write_parquet`` would write) into this loop:
         dicts of column name to numpy arrays viewing the engine's buffers (``"torch"``: torch
         tensors through DLPack), ``batch_size`` rows each (None: as they come), shards in input
         order. The pipeline runs ahead by two batches plus its memory budget and waits for the
         loop; leaving the loop (break, an exception, the iterator dropped) stops it. Arrays stay
-        valid after the loop. ``preserve_order``: rows in input order."""
+        valid after the loop. ``preserve_order``: rows in input order. The iterator's
+        ``result()`` gives the run's JobResult (stage table, peak memory) once it is exhausted."""
         if batch_format == "default":
             batch_format = "numpy"
         if batch_format not in ("numpy", "torch"):
             raise ValueError(f"iter_batches: batch_format is {batch_format!r}; expected 'numpy' or 'torch'")
         ds = self._with("output", uri="<not written: iter_batches>", preserve_order=preserve_order or None)
         stream = _sluice.stream_job(ds.to_job(), "<python pipeline>", self._stages, self._stages_fingerprint(), int(batch_size or 0), batch_format)
-        _open_streams.add(stream)
-        return self._drain(stream, batch_format == "torch")
-
-    @staticmethod
-    def _drain(stream: Any, torch_format: bool) -> Iterator[Dict[str, Any]]:
-        try:
-            while True:
-                batch = stream.next()
-                if batch is None:
-                    return
-                yield _batch_in(batch, torch_format)
-        finally:
-            stream.close()
-            _open_streams.discard(stream)
+        return BatchIterator(stream, batch_format == "torch")
 
     def take_batch(self, batch_size: int = 20, *, batch_format: str = "numpy") -> Dict[str, Any]:
         """The first ``batch_size`` rows (in input order) as one batch."""

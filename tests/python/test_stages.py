@@ -156,6 +156,28 @@ def test_a_stage_before_preprocess_sees_the_read_columns(tmp_path):
     assert all(np.array_equal(a["input"], b["input"]) for a, b in zip(again, plain))
 
 
+# ---- streaming -----------------------------------------------------------------------------------
+
+def test_iter_batches_streams_within_the_memory_budget(tmp_path):
+    d = tmp_path / "data"
+    subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "400", "--per-file", "100"], check=True, capture_output=True)
+    budget = 32 << 20
+    ds = sluice.read_parquet(str(d / "*.parquet"), shard_rows=100).preprocess(preset="imagenet").with_resources(memory=budget)
+    it = ds.iter_batches(batch_size=16)
+    rows = 0
+    for b in it:
+        assert b["input"].shape[1:] == (3, 224, 224) and b["input"].dtype == np.float32
+        rows += len(b["id"])
+        time.sleep(0.01)  # a consumer slower than the pipeline: the pipeline must wait for it
+    result = it.result()
+    assert rows == 400 and result.rows_written == 400
+    stats = result.to_dict()["stats"]
+    tensors = 400 * 3 * 224 * 224 * 4  # 241 MB went through
+    one_map_batch = 32 * 3 * 224 * 224 * 4
+    assert tensors > 4 * budget and stats["peak_in_flight_bytes"] <= budget + one_map_batch, stats["peak_in_flight_bytes"]
+    assert "consume" in result.stats() or "rows" in result.stats()
+
+
 # ---- zero-copy ---------------------------------------------------------------------------------
 
 def test_arrays_a_stage_returns_reach_the_loop_without_a_copy_and_stay_valid(data):
