@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   python3-torchvision python3-pil python3-numpy libtorch-dev
   python3-zstandard  # ZSTD pages for bench/pytorch_pipeline.py's Parquet reader (no pyarrow in Debian 12)
+  python3-opencv  # the OpenCV peer of bench/run_preprocess_breakdown.sh
   nodejs npm
   # multi-worker tests: a real Slurm cluster (munge, slurmctld, 3 slurmd) and Open MPI
   munge slurmctld slurmd slurm-client openmpi-bin libopenmpi-dev

@@ -96,6 +96,13 @@ class Preprocessor {
   /// Exact mode, JPEG: decode only the rows and the iMCU columns the resize-then-crop reads
   /// (default on; the output is the same bit for bit; off for comparisons and benchmarks).
   void set_partial_decode(bool on);
+  /// Seconds spent in each step since timing was turned on (benchmarks: bench/preprocess_bench
+  /// --breakdown). The resize computes only the crop's window, so it includes the crop.
+  struct StepTimes {
+    double decode_s = 0, resize_crop_s = 0, normalize_s = 0;
+  };
+  void set_step_timing(bool on);
+  StepTimes step_times() const;
   /// The last step alone: a uint8 HWC crop of the output's size (what a spec with dtype uint8
   /// and layout nhwc produces, e.g. on a feeder) to this spec's output, as Process would.
   void ConvertCrop(const uint8_t* crop_hwc, uint8_t* dst) const;

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -23,6 +24,9 @@ struct Preprocessor::Impl {
   std::array<std::array<float, 256>, 3> lut{};  // uint8 -> ToTensor+Normalize value per channel
   int out_h = 0, out_w = 0;
   bool partial_decode = true;
+  bool timing = false;
+  StepTimes times;
+  double Now() const { return timing ? std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() : 0; }
 
   /// Where an image of width x height goes: the resize target, the part of it the center crop
   /// keeps (win) and the zero padding around it when the crop is larger than the image.
@@ -68,10 +72,14 @@ Preprocessor::~Preprocessor() = default;
 const std::vector<uint8_t>& Preprocessor::last_crop() const { return impl_->crop; }
 
 void Preprocessor::set_partial_decode(bool on) { impl_->partial_decode = on; }
+void Preprocessor::set_step_timing(bool on) { impl_->timing = on; }
+Preprocessor::StepTimes Preprocessor::step_times() const { return impl_->times; }
 
 Status Preprocessor::ProcessEncoded(std::string_view encoded, uint8_t* dst) {
+  const double t0 = impl_->Now();
   ASSIGN_OR_RETURN(const bool partial, impl_->DecodePartOfJpeg(encoded));
   if (!partial) RETURN_IF_ERROR(impl_->decoder.Decode(encoded, impl_->decode_options, &impl_->decoded));
+  impl_->times.decode_s += impl_->Now() - t0;
   return impl_->Transform(impl_->decoded.view(), dst);
 }
 
@@ -132,6 +140,7 @@ Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
   const Window& win = g.win;
   if (rw <= 0 || rh <= 0) return Status::InvalidData("image of " + std::to_string(in.width) + "x" + std::to_string(in.height) + " resizes to nothing");
   const image::Filter filter = this->filter();
+  const double t0 = Now();
   if (win.w == cw && win.h == ch) {
     RETURN_IF_ERROR(resampler.Resize(in, rw, rh, win, filter, spec.antialias, crop.data()));
   } else {
@@ -143,7 +152,10 @@ Status Preprocessor::Impl::Transform(const ImageView& in, uint8_t* dst) {
                   static_cast<size_t>(win.w) * 3);
     }
   }
+  const double t1 = Now();
   Convert(crop.data(), dst);
+  times.resize_crop_s += t1 - t0;
+  times.normalize_s += Now() - t1;
   return Status::OK();
 }
 
