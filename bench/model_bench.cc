@@ -1,6 +1,6 @@
 // Model-only throughput: the torch backend running random [B, 3, 224, 224] float32 batches.
 //   model_bench --model=PATH --batch=B [--images=N] [--threads=T] [--optimize=1] [--dtype=float32]
-//               [--device=cpu|cuda|cuda:N]
+//               [--device=cpu|cuda|cuda:N] [--channels_last=0|1]
 // The input stays float32 in host memory (pageable) and is copied to the device every run, as
 // the torch backend's Run does for a host column.
 #include <chrono>
@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   o.optimize = bench::StringArg(argc, argv, "optimize", "1") == std::string("1");
   o.intra_op_threads = std::stoi(bench::StringArg(argc, argv, "threads", "0"));
   o.device = bench::StringArg(argc, argv, "device", "cpu");
+  o.channels_last = bench::StringArg(argc, argv, "channels_last", "0") == std::string("1");
   auto dtype = ParseDType(bench::StringArg(argc, argv, "dtype", "float32"));
   if (!dtype.ok()) return std::fprintf(stderr, "%s\n", dtype.status().ToString().c_str()), 1;
   o.dtype = *dtype;

@@ -135,3 +135,13 @@ def test_bad_input_raises_value_error_naming_it(data, tmp_path):
     bad.write_text("input: {uri: x}\nmodel: {uri: m.pt}\noutput: {uri: o, top_k: many}\n")
     with pytest.raises(ValueError, match="output.top_k"):
         sluice.Dataset.from_job(str(bad))
+
+
+def test_bfloat16_on_the_cpu_runs_channels_last_and_mostly_agrees(data):
+    # model.dtype bfloat16 on a CPU turns channels_last on (oneDNN's bfloat16 convolutions need
+    # it); the predictions change only within bfloat16's precision.
+    f32 = {r["id"]: r["top_k_ids"][0] for r in pipeline(data).take(60)}
+    bf16 = {r["id"]: r["top_k_ids"][0] for r in pipeline(data, dtype="bfloat16").take(60)}
+    assert f32.keys() == bf16.keys()
+    agree = sum(f32[i] == bf16[i] for i in f32) / len(f32)
+    assert agree >= 0.8, agree
