@@ -357,14 +357,22 @@ def test_ctrl_c_in_a_python_pipeline_raises_keyboard_interrupt_within_a_second(d
     interrupt(textwrap.dedent(script), out, 1.5, "Python stage")
 
 
+def os_threads():
+    return len(os.listdir("/proc/self/task"))  # every thread of the process, the engine's included
+
+
 def test_leaving_iter_batches_early_stops_the_pipeline(data):
-    before = threading.active_count()
+    assert len(pipeline(data).map_batches(lambda b: b).take(60)) == 60  # thread pools that live on are made now
+    time.sleep(0.2)
+    before, python_before = os_threads(), threading.active_count()
     for _ in range(3):
         for b in pipeline(data).map_batches(lambda b: b).iter_batches(batch_size=4):
             break
     gc.collect()
-    time.sleep(0.2)
-    assert threading.active_count() == before
+    deadline = time.monotonic() + 5
+    while os_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os_threads() <= before and threading.active_count() == python_before  # the pipelines' threads are gone
     assert len(pipeline(data).take(60)) == 60  # the engine is fine afterwards
 
 
