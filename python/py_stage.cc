@@ -11,6 +11,7 @@ namespace {
 /// The Python objects of a stage, dropped with the GIL from whichever thread lets go last.
 struct Held {
   PyStageOptions options;
+  py::object batch_in, batch_out;  // the package's sluice._batch_in / _batch_out, looked up once
   ~Held() {
     py::gil_scoped_acquire gil;
     options.fn = py::object();
@@ -18,6 +19,8 @@ struct Held {
     options.ctor_args = py::tuple();
     options.fn_kwargs = py::dict();
     options.ctor_kwargs = py::dict();
+    batch_in = py::object();
+    batch_out = py::object();
   }
 };
 
@@ -58,9 +61,8 @@ class PythonStageActor final : public Actor {
       py::gil_scoped_acquire gil;
       try {
         py::dict in = BatchToPython(batch, o.torch_format);
-        py::object wrap = py::module_::import("sluice").attr("_batch_in");
-        py::object out = callable_(wrap(in, o.torch_format), *o.fn_args, **o.fn_kwargs);
-        out = py::module_::import("sluice").attr("_batch_out")(out);
+        py::object out = callable_(held_->batch_in(in, o.torch_format), *o.fn_args, **o.fn_kwargs);
+        out = held_->batch_out(out);
         return PythonToBatch(out, o.name);
       } catch (py::error_already_set& e) {
         if (!o.record_errors) {
@@ -123,7 +125,8 @@ UserStage MakePythonStage(PyStageOptions options, std::shared_ptr<PythonErrors> 
   u.place = options.place;
   u.replicas = std::max(1, options.concurrency);
   u.batch_rows = options.batch_size;
-  auto held = std::make_shared<const Held>(Held{std::move(options)});
+  py::module_ package = py::module_::import("sluice");  // the GIL is held (py_stage.h)
+  auto held = std::make_shared<const Held>(Held{std::move(options), package.attr("_batch_in"), package.attr("_batch_out")});
   u.actor = [held, errors](int replica) -> Result<std::unique_ptr<Actor>> {
     py::gil_scoped_acquire gil;
     const PyStageOptions& o = held->options;

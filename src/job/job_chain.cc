@@ -64,11 +64,7 @@ class UserStageActor final : public Actor {
   Result<Batch> Process(Batch batch, TaskContext& ctx) override {
     if (batch.num_rows() == 0) return batch;
     ASSIGN_OR_RETURN(Column shard, batch.GetColumn(kShardColumn));
-    std::vector<std::string> visible;
-    for (const auto& n : batch.names()) {
-      if (n != kShardColumn) visible.push_back(n);
-    }
-    ASSIGN_OR_RETURN(Batch in, batch.Select(visible));
+    ASSIGN_OR_RETURN(Batch in, WithoutShardColumn(batch));
     const int id_at = batch.FindColumn("id");
     std::unordered_multimap<std::string, int64_t> rows_of_id;  // built at the first bad row
     int64_t bad = 0;

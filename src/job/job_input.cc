@@ -236,6 +236,14 @@ Result<int> BatchShard(const Batch& batch) {
   return shard.Value<int32_t>(0);
 }
 
+Result<Batch> WithoutShardColumn(const Batch& batch) {
+  std::vector<std::string> names;
+  for (const auto& n : batch.names()) {
+    if (n != kShardColumn) names.push_back(n);
+  }
+  return batch.Select(names);
+}
+
 MapFn WithShardBadRows(MapFn inner, std::function<void(int shard, const BadRow& row)> on_bad) {
   return [inner = std::move(inner), on_bad = std::move(on_bad)](Batch b, TaskContext& ctx) -> Result<Batch> {
     if (b.num_rows() == 0) return b;

@@ -46,6 +46,9 @@ Result<JobInput> PlanInput(const JobSpec& spec);
 /// Names of the columns the job adds to every batch: the shard index (int32).
 inline constexpr const char* kShardColumn = "_shard";
 
+/// The batch without the shard column: what user code and the output see.
+Result<Batch> WithoutShardColumn(const Batch& batch);
+
 /// The shard of a batch the source read (every row of a source batch is one shard's); the
 /// batch must have a row.
 Result<int> BatchShard(const Batch& batch);

@@ -16,11 +16,7 @@ class ConsumerSink final : public Sink {
   explicit ConsumerSink(std::function<Status(Batch)> consume) : consume_(std::move(consume)) {}
   Status Write(Batch batch, TaskContext&) override {
     if (batch.num_rows() == 0) return Status::OK();
-    std::vector<std::string> names;
-    for (const auto& n : batch.names()) {
-      if (n != job::kShardColumn) names.push_back(n);
-    }
-    ASSIGN_OR_RETURN(Batch out, batch.Select(names));
+    ASSIGN_OR_RETURN(Batch out, job::WithoutShardColumn(batch));
     return consume_(std::move(out));
   }
 

@@ -103,22 +103,13 @@ Result<Batch> SchemaOf(const std::string& uri) {
   return Batch::Make(std::move(names), std::move(columns));
 }
 
-/// Every column but the shard's.
-std::vector<std::string> OutputColumnsOf(const Batch& batch) {
-  std::vector<std::string> names;
-  for (const auto& n : batch.names()) {
-    if (n != kShardColumn) names.push_back(n);
-  }
-  return names;
-}
-
 class ShardSink final : public Sink {
  public:
   ShardSink(OutputSpec spec, std::shared_ptr<ShardLedger> ledger) : spec_(std::move(spec)), ledger_(std::move(ledger)) {}
 
   Status Write(Batch batch, TaskContext&) override {
     ASSIGN_OR_RETURN(Column shard_col, batch.GetColumn(kShardColumn));
-    ASSIGN_OR_RETURN(Batch out, batch.Select(spec_.columns.empty() ? OutputColumnsOf(batch) : spec_.columns));
+    ASSIGN_OR_RETURN(Batch out, spec_.columns.empty() ? WithoutShardColumn(batch) : batch.Select(spec_.columns));
     if (!schema_) schema_ = out.Slice(0, 0);
     const auto* shard = reinterpret_cast<const int32_t*>(shard_col.RowData(0));
     // Rows of one shard arrive in runs (the rebatch joins neighbours): write run by run.
