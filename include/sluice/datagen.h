@@ -1,5 +1,6 @@
 #pragma once
-/// Benchmark and demo datasets, deterministic by seed, as Parquet shards of `per_file` rows:
+/// Benchmark and demo datasets, deterministic by seed, as Parquet shards of `per_file` rows
+/// (label: the index of the photograph, in file-name order, that the image was cut from):
 /// - JPEG: columns id (string), label (int32), image (JPEG bytes) built from real photographs
 ///   (scripts/fetch_photos.sh) by random crops and scales: mostly 500x375 or 375x500 as in
 ///   ImageNet, a quarter larger (640-1400 wide), 5 % smaller, about 3 % grayscale, JPEG quality

@@ -41,7 +41,7 @@ struct JobSpec {
     std::string uri;
     std::string backend = "torch";
     std::string device = "auto";     // auto | cpu | cuda | cuda:0,1
-    std::string dtype = "float32";
+    std::string dtype = "auto";  // auto: bfloat16 on a CPU where measured faster and equal in top-1 (infer/auto_dtype.h)
     int64_t batch_size = 256;
     int replicas = 0;                // 0 = auto
     int threads = 0;                 // CPU threads per replica; 0 = auto
@@ -152,6 +152,8 @@ struct JobResult {
   int shards_taken = 0;       // other workers' shards this one took over
   double wall_s = 0;
   PlanStats stats;
+  std::string model_dtype;      // the model's compute dtype as it ran (auto: its choice)
+  std::string model_dtype_why;  // model.dtype auto: why, in words
   std::string bottleneck;     // the stage that limited throughput
   std::string verdict;        // why, in words (ExplainThroughput)
   WorkerIdentity worker;

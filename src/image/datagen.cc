@@ -131,6 +131,13 @@ std::string ImageId(int64_t i) {
   return id;
 }
 
+/// The label: which photograph (in file-name order) the image was cut from, so a classifier can
+/// learn it (the images stay what they were when labels were random: the draw is still taken).
+int32_t PhotoLabel(size_t photo, std::mt19937_64& rng) {
+  (void)rng();
+  return static_cast<int32_t>(photo);
+}
+
 }  // namespace
 
 Result<DatagenReport> GenerateJpegDataset(const DatagenOptions& o) {
@@ -145,7 +152,8 @@ Result<DatagenReport> GenerateJpegDataset(const DatagenOptions& o) {
     for (int64_t i = first; i < first + n; ++i) {
       std::mt19937_64 rng(o.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(i));  // per image: any shard size, same images
       auto uniform = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
-      const DecodedImage& src = photos[rng() % photos.size()];
+      const size_t photo = rng() % photos.size();
+      const DecodedImage& src = photos[photo];
       const double r = uniform(0, 1);
       int w, h;  // ImageNet-like sizes
       if (r < 0.50) w = 500, h = 375;
@@ -169,7 +177,7 @@ Result<DatagenReport> GenerateJpegDataset(const DatagenOptions& o) {
       ASSIGN_OR_RETURN(std::string jpeg, encoder.Encode(scaled, quality, uniform(0, 1) < 0.03));
       report->image_bytes += static_cast<int64_t>(jpeg.size());
       ids.push_back(ImageId(i));
-      labels.push_back(static_cast<int32_t>(rng() % 1000));
+      labels.push_back(PhotoLabel(photo, rng));
       images.push_back(std::move(jpeg));
     }
     return Batch::Make({"id", "label", "image"},
@@ -188,7 +196,8 @@ Result<DatagenReport> GenerateRawDataset(const DatagenOptions& o) {
     ASSIGN_OR_RETURN(Column pixels, Column::Allocate(DataType::Tensor(DType::kUInt8, {256, 256, 3}), n));
     for (int64_t i = first; i < first + n; ++i) {
       std::mt19937_64 rng(o.seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(i));
-      const DecodedImage& src = photos[rng() % photos.size()];
+      const size_t photo = rng() % photos.size();
+      const DecodedImage& src = photos[photo];
       const int side = static_cast<int>(std::min(src.width, src.height) * std::uniform_real_distribution<double>(0.5, 1.0)(rng));
       const int x = static_cast<int>(rng() % static_cast<uint64_t>(src.width - side + 1));
       const int y = static_cast<int>(rng() % static_cast<uint64_t>(src.height - side + 1));
@@ -196,7 +205,7 @@ Result<DatagenReport> GenerateRawDataset(const DatagenOptions& o) {
       std::memcpy(pixels.MutableRowData(i - first), scaled.pixels.data(), scaled.pixels.size());
       report->image_bytes += 256 * 256 * 3;
       ids.push_back(ImageId(i));
-      labels.push_back(static_cast<int32_t>(rng() % 1000));
+      labels.push_back(PhotoLabel(photo, rng));
     }
     return Batch::Make({"id", "label", "image"}, {Column::FromStrings(ids), Column::FromValues<int32_t>(labels), pixels});
   });

@@ -161,6 +161,16 @@ MapFn JobModel::GatedPreprocess() const {
   };
 }
 
+void JobModel::DescribeDType(const JobSpec& spec, JobResult* result) const {
+  if (models.empty()) return;
+  if (!auto_dtype) {
+    result->model_dtype = spec.model.dtype;
+    return;
+  }
+  result->model_dtype = std::string(DTypeName(auto_dtype->dtype()));
+  result->model_dtype_why = auto_dtype->why();
+}
+
 Result<JobModel> PrepareJobModel(const JobSpec& spec, const JobInput& input, int cpus) {
   JobModel jm;
   jm.pre = spec.preprocess;
@@ -196,6 +206,7 @@ Result<JobModel> PrepareJobModel(const JobSpec& spec, const JobInput& input, int
   // convolutions (AVX512-BF16 / AMX) need it too: resnet50 at 2 threads on an AVX512-BF16 EPYC
   // ran 11.9 images/s in bfloat16 NCHW and 24.9 in channels_last (float32: 11.3; RESULTS.md).
   mo.channels_last = jm.on_gpu || mo.dtype == DType::kBFloat16;
+  const bool auto_dtype = spec.model.dtype == "auto";
   // Device normalization: the host sends uint8 crops, the model's device normalizes them.
   const bool device_normalize =
       !spec.preprocess_none && (spec.model.normalize == "device" || (spec.model.normalize == "auto" && jm.on_gpu));
@@ -227,7 +238,13 @@ Result<JobModel> PrepareJobModel(const JobSpec& spec, const JobInput& input, int
   const int replicas = spec.model.replicas > 0 ? spec.model.replicas : static_cast<int>(devices.size()) * (jm.on_gpu ? 2 : 1);
   std::vector<std::string> replica_devices;
   for (int r = 0; r < replicas; ++r) replica_devices.push_back(devices[static_cast<size_t>(r) % devices.size()]);
-  auto models = LoadModels(spec.model.backend, mo, replica_devices, model_input, jm.on_gpu ? spec.model.batch_size : 1);
+  const int64_t warmup_rows = jm.on_gpu ? spec.model.batch_size : 1;
+  AutoDTypeOptions ao;
+  ao.trial_rows = std::max<int64_t>(ao.trial_rows, spec.model.batch_size);  // at least one whole batch
+  ao.calibration_rows = std::min<int64_t>(ao.calibration_rows, spec.model.batch_size);
+  if (auto_dtype) jm.auto_dtype = std::make_shared<AutoDType>();
+  auto models = auto_dtype ? LoadAutoDTypeModels(spec.model.backend, mo, replica_devices, model_input, warmup_rows, ao, jm.auto_dtype)
+                           : LoadModels(spec.model.backend, mo, replica_devices, model_input, warmup_rows);
   if (!models.ok()) return models.status().WithContext("model.uri");
   jm.models = std::move(*models);
   return jm;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "infer/auto_dtype.h"
 #include "job/cpu_gate.h"
 #include "job/job_input.h"
 #include "sluice/inference.h"
@@ -27,12 +28,16 @@ struct JobModel {
   MapFn preprocess;
   /// A CPU model and CPU preprocessing take turns on the cores (cpu_gate.h); null otherwise.
   std::shared_ptr<CpuGate> gate;
+  /// model.dtype: auto: what it chose and why (infer/auto_dtype.h); null otherwise.
+  std::shared_ptr<AutoDType> auto_dtype;
 
   int replicas() const { return static_cast<int>(models.size()); }
   /// The model stage's replicas (taking their turns on the gate); null with `model: none`.
   ActorFactory ModelActor() const;
   /// `preprocess` taking its turns on the gate.
   MapFn GatedPreprocess() const;
+  /// The model's dtype as it ran (auto's choice, once the run is over) into `result`.
+  void DescribeDType(const JobSpec& spec, JobResult* result) const;
 };
 
 /// Resolves the devices, checks the preprocessing against the model and loads (and warms up)

@@ -337,6 +337,7 @@ Result<JobResult> RunJob(const JobSpec& spec, const RunOptions& options) {
     });
     return st;
   }
+  jm.DescribeDType(spec, &result);
   if (result.shards_written > 0) {
     const ThroughputVerdict verdict = ExplainThroughput(result.stats);
     result.bottleneck = verdict.bottleneck;
@@ -401,6 +402,7 @@ std::string JobResult::Summary() const {
     s += line;
     if (!verdict.empty()) s += "why: " + verdict + "\n";
   }
+  if (!model_dtype.empty()) s += "model dtype: " + model_dtype + (model_dtype_why.empty() ? "" : " (" + model_dtype_why + ")") + "\n";
   return s;
 }
 
@@ -416,6 +418,10 @@ std::string JobResult::ToJson() const {
   AppendJsonString(bottleneck, &out);
   out += ",\"verdict\":";
   AppendJsonString(verdict, &out);
+  out += ",\"model_dtype\":";
+  AppendJsonString(model_dtype, &out);
+  out += ",\"model_dtype_why\":";
+  AppendJsonString(model_dtype_why, &out);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   out += ",\"peak_rss_bytes\":" + std::to_string(static_cast<int64_t>(usage.ru_maxrss) * 1024);

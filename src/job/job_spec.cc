@@ -210,7 +210,7 @@ Result<JobSpec> ParseJobTree(const std::string& yaml_text, const std::vector<std
     return Status::InvalidArgument(source + ": input.image_shape must be [height, width, 3]");
   }
   if (spec.model.uri.empty() && !spec.model_none) return Status::InvalidArgument(source + ": model.uri is required");
-  RETURN_IF_ERROR(CheckOneOf(source, "model.dtype", spec.model.dtype, {"float32", "float16", "bfloat16"}));
+  RETURN_IF_ERROR(CheckOneOf(source, "model.dtype", spec.model.dtype, {"auto", "float32", "float16", "bfloat16"}));
   RETURN_IF_ERROR(CheckOneOf(source, "model.normalize", spec.model.normalize, {"auto", "host", "device"}));
   if (spec.model.batch_size < 1) return Status::InvalidArgument(source + ": model.batch_size must be >= 1");
   if (spec.model.replicas < 0) return Status::InvalidArgument(source + ": model.replicas must be auto or >= 1");

@@ -65,6 +65,7 @@ Result<JobResult> StreamJob(const JobSpec& spec, const RunOptions& options, int6
   }
   result.bad_rows = bad->load();
   result.shards_written = result.shards_total;
+  jm.DescribeDType(spec, &result);
   const ThroughputVerdict verdict = ExplainThroughput(result.stats);
   result.bottleneck = verdict.bottleneck;
   result.verdict = verdict.explanation;

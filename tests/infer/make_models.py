@@ -6,6 +6,8 @@ random weights from a fixed seed, inputs, and what PyTorch in Python computes fo
 
 DIR/tiny.pt        a small CNN, 10 classes, input [N, 3, 32, 32]
 DIR/resnet18.pt    torchvision resnet18 (random weights), input [N, 3, 224, 224]
+DIR/resnet18_one_class.pt  resnet18 whose last layer favors class 7 by 20 (predictions that
+                   bfloat16 keeps: model.dtype auto's trial passes)
 DIR/throws.pt      a scripted model that raises when its input holds a negative first value
 DIR/stalls.pt      a scripted model that never returns for a batch of exactly 8 rows (a hung model)
 DIR/<model>_input.npy, <model>_logits.npy, <model>_top5_ids.npy, <model>_top5_scores.npy
@@ -76,6 +78,9 @@ def main():
     x = torch.randn(2, 3, 224, 224)
     torch.jit.trace(r18, x).save(os.path.join(a.out, "resnet18.pt"))
     save_expected(a.out, "resnet18", r18, x)
+    with torch.no_grad():
+        r18.fc.bias[7] += 20
+    torch.jit.trace(r18, x).save(os.path.join(a.out, "resnet18_one_class.pt"))
     if a.resnet50:
         torch.manual_seed(0)
         r50 = torchvision.models.resnet50().eval()

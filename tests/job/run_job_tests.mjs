@@ -27,6 +27,7 @@ import { workersLocal, workersStraggler, workersKilled, workersSigterm, workersR
 import { workersMpirun, workersSlurm, workersS3 } from './launcher_cases.mjs';
 import { cellEqual, cellBadRows, cellFlowControl, cellRefused, cellFeederKilled, cellSlurm } from './cell_cases.mjs';
 import { prometheusMetrics } from './metrics_cases.mjs';
+import { autoDtype } from './dtype_cases.mjs';
 import {
   reportRun, reportBadRows, reportResumed, reportError, reportBadPath, reportJob, reportGpu,
 } from './report_cases.mjs';
@@ -330,6 +331,7 @@ async function s3Input(ctx, dir) {
 const CASES = [
   ['jpeg_parquet', jpegParquet],
   ['raw_parquet', rawParquet],
+  ['auto_dtype', autoDtype],
   ['device_normalize', deviceNormalize],
   ['image_folder', imageFolder],
   ['crash_resume', crashResume],
@@ -387,7 +389,7 @@ async function main() {
   const db = await DuckDB.open();
   const seed = o.seed ?? (Date.now() % 1_000_000);
   const ctx = {
-    bin: resolve(o.sluice), tiny, stalls, photos: resolve(o.photos), db, seed, nvml: o.nvml && resolve(o.nvml),
+    bin: resolve(o.sluice), models: resolve(o.models), tiny, stalls, photos: resolve(o.photos), db, seed, nvml: o.nvml && resolve(o.nvml),
     data: new Datasets({ bin: resolve(o.sluice), photos: resolve(o.photos), root: join(work, 'data'), db }),
     note: (msg) => console.log(`# ${ctx.current}: ${msg}`),
   };

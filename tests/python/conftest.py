@@ -26,6 +26,7 @@ def data(tmp_path_factory):
 
 
 def pipeline(data, **predict):
+    predict.setdefault("dtype", "float32")  # compared across runs and with PyTorch; auto has its own test
     return (sluice.read_parquet(data, shard_rows=20)
             .preprocess(resize=32, crop=32)
             .predict(TINY, batch_size=8, top_k=3, **predict))

@@ -35,7 +35,7 @@ def test_python_and_yaml_write_the_same_output(data, tmp_path):
 def test_from_job_and_to_job_round_trip(data, tmp_path):
     job = tmp_path / "job.yaml"
     job.write_text(f"input: {{uri: '{data}', shard_rows: 20}}\npreprocess: {{resize: 32, crop: 32}}\n"
-                   f"model: {{uri: {TINY}, batch_size: 8}}\noutput: {{uri: {tmp_path / 'yaml'}, top_k: 3}}\n")
+                   f"model: {{uri: {TINY}, batch_size: 8, dtype: float32}}\noutput: {{uri: {tmp_path / 'yaml'}, top_k: 3}}\n")
     ds = sluice.Dataset.from_job(str(job))
     again = tmp_path / "again.yaml"
     again.write_text(ds.to_job())
@@ -135,6 +135,14 @@ def test_bad_input_raises_value_error_naming_it(data, tmp_path):
     bad.write_text("input: {uri: x}\nmodel: {uri: m.pt}\noutput: {uri: o, top_k: many}\n")
     with pytest.raises(ValueError, match="output.top_k"):
         sluice.Dataset.from_job(str(bad))
+
+
+def test_default_dtype_is_auto_and_says_what_it_chose(data, tmp_path):
+    r = pipeline(data, dtype=None).write_parquet(str(tmp_path / "out"))
+    why = r.to_dict()["model_dtype_why"]
+    assert r.rows_written == 60 and r.model_dtype in ("float32", "bfloat16") and why.startswith("auto: "), (r.model_dtype, why)
+    assert f"model dtype: {r.model_dtype} (auto: " in r.stats()
+    assert pipeline(data).write_parquet(str(tmp_path / "f32")).model_dtype == "float32"
 
 
 def test_bfloat16_on_the_cpu_runs_channels_last_and_mostly_agrees(data):

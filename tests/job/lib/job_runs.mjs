@@ -11,12 +11,13 @@ export function expect(cond, why) {
 }
 export const expectNull = (problem) => expect(problem === null, () => problem);
 
-/// The tests' base job: the tiny model (10 classes, any input size) on 32x32 crops.
+/// The tests' base job: the tiny model (10 classes, any input size) on 32x32 crops, in float32
+/// (the cases compare with PyTorch's float32 numbers and across runs; auto has its own case).
 export function baseJob(ctx, input, out, more = {}) {
   const job = {
     input: { uri: input, shard_rows: 50 },
     preprocess: { resize: 32, crop: 32 },
-    model: { uri: ctx.tiny, batch_size: 16 },
+    model: { uri: ctx.tiny, batch_size: 16, dtype: 'float32' },
     output: { uri: out, top_k: 5, include: ['label'] },
   };
   for (const [section, entries] of Object.entries(more)) job[section] = { ...(job[section] ?? {}), ...entries };
