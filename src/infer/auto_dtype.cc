@@ -62,6 +62,14 @@ class Trial {
     return decided_;
   }
 
+  /// bfloat16 failed where float32 did not: float32 it is.
+  void Fail(const Status& st) {
+    std::lock_guard lock(mu_);
+    if (decided_) return;
+    decided_ = true;
+    record_->Set(DType::kFloat32, "auto: bfloat16 " + speed_ + " but failed on the job's rows (" + st.ToString() + ")");
+  }
+
   void Count(int64_t rows, int64_t disagreements) {
     std::lock_guard lock(mu_);
     if (decided_) return;
@@ -106,9 +114,13 @@ class TrialModel : public Model {
       return float32_->Run(input);
     }
     ASSIGN_OR_RETURN(Batch exact, float32_->Run(input));
-    ASSIGN_OR_RETURN(Batch trial, bfloat16_->Run(input));
-    ASSIGN_OR_RETURN(int64_t differ, TopOneDisagreements(exact, trial));
-    trial_->Count(input.length(), differ);
+    Result<Batch> trial = bfloat16_->Run(input);
+    Result<int64_t> differ = trial.ok() ? TopOneDisagreements(exact, *trial) : Result<int64_t>(trial.status());
+    if (differ.ok()) {
+      trial_->Count(input.length(), *differ);
+    } else {
+      trial_->Fail(differ.status());
+    }
     return exact;
   }
   const std::string& device() const override { return float32_ ? float32_->device() : bfloat16_->device(); }
@@ -202,34 +214,37 @@ Result<std::vector<std::shared_ptr<Model>>> LoadAutoDTypeModels(const std::strin
   ModelOptions bf16_options = options;
   bf16_options.dtype = DType::kBFloat16;
   bf16_options.channels_last = true;
-  std::vector<std::unique_ptr<Model>> float32, bfloat16;
-  for (const auto& d : devices) {  // loaded one after another: CPU replicas share the cores anyway
-    ModelOptions f = options, h = bf16_options;
-    f.device = h.device = d;
-    ASSIGN_OR_RETURN(auto fm, b->Load(f));
-    ASSIGN_OR_RETURN(auto hm, b->Load(h));
-    float32.push_back(std::move(fm));
-    bfloat16.push_back(std::move(hm));
-  }
   ASSIGN_OR_RETURN(Column input, CalibrationInput(input_type, std::max<int64_t>(1, auto_options.calibration_rows)));
   const Column warmup = input.Slice(0, 1);
-  ASSIGN_OR_RETURN(double f32_s, FastestRunSeconds(*float32.front(), warmup, input, auto_options.calibration_runs));
-  ASSIGN_OR_RETURN(double bf16_s, FastestRunSeconds(*bfloat16.front(), warmup, input, auto_options.calibration_runs));
-  for (size_t i = 1; i < float32.size(); ++i) {  // the other replicas' warm-up
-    for (int r = 0; r < 2; ++r) {
-      RETURN_IF_ERROR(float32[i]->Run(warmup).status());
-      RETURN_IF_ERROR(bfloat16[i]->Run(warmup).status());
+  // Loads one copy per device in `o`'s dtype (one after another: CPU replicas share the cores
+  // anyway), times the first, warms the others up; the first copy's fastest run.
+  auto load = [&](const ModelOptions& o, std::vector<std::unique_ptr<Model>>* copies) -> Result<double> {
+    for (const auto& d : devices) {
+      ModelOptions one = o;
+      one.device = d;
+      ASSIGN_OR_RETURN(auto m, b->Load(one));
+      copies->push_back(std::move(m));
     }
-  }
-  const double speedup = f32_s / std::max(bf16_s, 1e-9);
-  const std::string speed = "ran " + Fixed(speedup, 2) + "x float32 at load (" + std::to_string(input.length()) + " rows: " +
-                            Fixed(f32_s * 1e3, 1) + " vs " + Fixed(bf16_s * 1e3, 1) + " ms)";
+    ASSIGN_OR_RETURN(double s, FastestRunSeconds(*copies->front(), warmup, input, auto_options.calibration_runs));
+    for (size_t i = 1; i < copies->size(); ++i) {
+      for (int r = 0; r < 2; ++r) RETURN_IF_ERROR((*copies)[i]->Run(warmup).status());
+    }
+    return s;
+  };
+  std::vector<std::unique_ptr<Model>> float32, bfloat16;
+  ASSIGN_OR_RETURN(double f32_s, load(options, &float32));
   std::vector<std::shared_ptr<Model>> models;
-  if (speedup < auto_options.min_speedup) {
-    record->Set(DType::kFloat32, "auto: bfloat16 " + speed + ", below " + Fixed(auto_options.min_speedup, 2) + "x");
+  auto keep_float32 = [&](const std::string& why) {
+    record->Set(DType::kFloat32, "auto: " + why);
     for (auto& m : float32) models.push_back(std::move(m));
     return models;
-  }
+  };
+  Result<double> bf16_s = load(bf16_options, &bfloat16);
+  if (!bf16_s.ok()) return keep_float32("bfloat16 failed at load (" + bf16_s.status().ToString() + ")");
+  const double speedup = f32_s / std::max(*bf16_s, 1e-9);
+  const std::string speed = "ran " + Fixed(speedup, 2) + "x float32 at load (" + std::to_string(input.length()) + " rows: " +
+                            Fixed(f32_s * 1e3, 1) + " vs " + Fixed(*bf16_s * 1e3, 1) + " ms)";
+  if (speedup < auto_options.min_speedup) return keep_float32("bfloat16 " + speed + ", below " + Fixed(auto_options.min_speedup, 2) + "x");
   record->Set(DType::kFloat32, "auto: bfloat16 " + speed + "; the job ended within its " + std::to_string(auto_options.trial_rows) +
                                    "-row trial, which writes float32's results");
   auto trial = std::make_shared<Trial>(auto_options, record, speed);

@@ -33,7 +33,7 @@ model:                       # `model: none`: no model, see below
   dtype: auto                # auto | float32 | float16 | bfloat16. auto: on a CPU with bfloat16
                              # instructions (AVX512-BF16, AMX), bfloat16 + channels_last when it
                              # ran >= 1.2x float32 at load and its top-1 equals float32's on all
-                             # but 1 % of the first 256 rows (their float32 results are written);
+                             # but 1 % of the first 512 rows (their float32 results are written);
                              # float32 otherwise and on GPUs. float32: exactly as before
   batch_size: 256            # rows per model call
   replicas: auto             # model copies: two per GPU (own CUDA streams: copies overlap compute), or 1 on the CPU

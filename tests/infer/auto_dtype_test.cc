@@ -104,5 +104,31 @@ TEST(AutoDTypeTest, TrialWritesFloat32ThenKeepsWhatAgrees) {
   for (const auto& m : models) EXPECT_TRUE(SameBytes(m->Run(input).value(), differ == 0 ? bf16 : f32));
 }
 
+TEST(AutoDTypeTest, BFloat16ThatFailsKeepsFloat32) {
+  if (!CpuHasNativeBFloat16()) GTEST_SKIP() << "this CPU has no bfloat16 instructions";
+  AutoDTypeOptions ao;
+  ao.min_speedup = 0;
+  ao.trial_rows = 6;
+  const DataType type = DataType::Tensor(DType::kFloat32, {3, 4, 4});
+  Column rows = Column::Allocate(type, 3).value();
+  std::memset(rows.MutableRowData(0), 0, static_cast<size_t>(rows.ByteSize()));
+  // Fails on the job's rows (3 of them): the trial gives float32's output and keeps float32.
+  auto record = std::make_shared<AutoDType>();
+  auto models = LoadAutoDTypeModels("torch", Options("bf16_fails_on_3_rows.pt"), {"cpu"}, type, 1, ao, record).value();
+  const Batch out = models[0]->Run(rows).value();
+  EXPECT_EQ(out.num_rows(), 3);
+  EXPECT_EQ(record->dtype(), DType::kFloat32);
+  EXPECT_NE(record->why().find("but failed on the job's rows"), std::string::npos) << record->why();
+  EXPECT_NE(record->why().find("no bfloat16 batches of 3 rows"), std::string::npos) << record->why();
+  EXPECT_TRUE(models[0]->Run(rows).ok());
+  // Fails at load (calibration runs 3 rows): float32 from the start.
+  ao.calibration_rows = 3;
+  record = std::make_shared<AutoDType>();
+  models = LoadAutoDTypeModels("torch", Options("bf16_fails_on_3_rows.pt"), {"cpu"}, type, 1, ao, record).value();
+  EXPECT_EQ(record->dtype(), DType::kFloat32);
+  EXPECT_NE(record->why().find("auto: bfloat16 failed at load ("), std::string::npos) << record->why();
+  EXPECT_TRUE(models[0]->Run(rows).ok());
+}
+
 }  // namespace
 }  // namespace sluice

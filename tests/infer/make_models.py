@@ -8,6 +8,8 @@ DIR/tiny.pt        a small CNN, 10 classes, input [N, 3, 32, 32]
 DIR/resnet18.pt    torchvision resnet18 (random weights), input [N, 3, 224, 224]
 DIR/resnet18_one_class.pt  resnet18 whose last layer favors class 7 by 20 (predictions that
                    bfloat16 keeps: model.dtype auto's trial passes)
+DIR/bf16_fails_on_3_rows.pt  a scripted model (10 outputs) that raises for a bfloat16 batch of
+                   exactly 3 rows (model.dtype auto must then keep float32)
 DIR/throws.pt      a scripted model that raises when its input holds a negative first value
 DIR/stalls.pt      a scripted model that never returns for a batch of exactly 8 rows (a hung model)
 DIR/<model>_input.npy, <model>_logits.npy, <model>_top5_ids.npy, <model>_top5_scores.npy
@@ -47,6 +49,13 @@ class Stalls(torch.nn.Module):
         return x.flatten(1)[:, :10]
 
 
+class BFloat16FailsOn3Rows(torch.nn.Module):
+    def forward(self, x):
+        if x.dtype == torch.bfloat16 and x.size(0) == 3:
+            raise RuntimeError("no bfloat16 batches of 3 rows")
+        return x.float().flatten(1)[:, :10] * 2.0
+
+
 def save_expected(out, name, model, x):
     with torch.no_grad():
         logits = model(x)
@@ -73,6 +82,7 @@ def main():
     save_expected(a.out, "tiny", tiny, x)
     torch.jit.script(Throws()).save(os.path.join(a.out, "throws.pt"))
     torch.jit.script(Stalls()).save(os.path.join(a.out, "stalls.pt"))
+    torch.jit.script(BFloat16FailsOn3Rows()).save(os.path.join(a.out, "bf16_fails_on_3_rows.pt"))
     torch.manual_seed(0)
     r18 = torchvision.models.resnet18().eval()
     x = torch.randn(2, 3, 224, 224)

@@ -19,7 +19,7 @@ const sameRow = (r, ref, tol) => ref && JSON.stringify(r.ids) === JSON.stringify
   r.scores.every((s, i) => Math.abs(s - ref.scores[i]) <= tol);
 
 export async function autoDtype(ctx, dir) {
-  const data = await ctx.data.crash();  // 600 rows: the 256-row trial and more
+  const data = await ctx.data.crash();  // 600 rows: the 512-row trial and more
   const rows = 600;
   const labels = await inputLabels(ctx.db, data.glob);
   // resnet18 (random weights, class 7 favored so that bfloat16 keeps its top-1) on 112x112
@@ -62,7 +62,7 @@ export async function autoDtype(ctx, dir) {
   }
   expect(trial, () => `no trial in: ${why}`);
   const trialRows = Number(trial[2]);
-  expect(trialRows >= 256 && trialRows < rows, () => `a trial of ${trialRows} rows`);
+  expect(trialRows >= 512 && trialRows < rows, () => `a trial of ${trialRows} rows`);
   // Each row is float32's or bfloat16's own result; at least the trial's rows are float32's, and
   // with bfloat16 chosen, every other row can be bfloat16's.
   let f32 = 0;
