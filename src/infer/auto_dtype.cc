@@ -75,10 +75,12 @@ class Trial {
     if (decided_) return;
     rows_ += rows;
     disagreements_ += disagreements;
-    if (rows_ < o_.trial_rows) return;
+    // More differences than the whole trial may have end it early, for float32.
+    const bool failed = static_cast<double>(disagreements_) > o_.max_disagreement * static_cast<double>(std::max(rows_, o_.trial_rows));
+    if (rows_ < o_.trial_rows && !failed) return;
     decided_ = true;
     const std::string agree = std::to_string(rows_ - disagreements_) + " of the first " + std::to_string(rows_) + " rows";
-    bfloat16_ = static_cast<double>(disagreements_) <= o_.max_disagreement * static_cast<double>(rows_);
+    bfloat16_ = !failed;
     if (bfloat16_) {
       record_->Set(DType::kBFloat16, "auto: bfloat16 + channels_last " + speed_ + "; its top-1 equals float32's on " + agree);
     } else {

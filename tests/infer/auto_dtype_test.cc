@@ -98,10 +98,32 @@ TEST(AutoDTypeTest, TrialWritesFloat32ThenKeepsWhatAgrees) {
   EXPECT_TRUE(SameBytes(models[1]->Run(input).value(), f32));
   const int64_t differ = TopOneDisagreements(f32, bf16).value();
   EXPECT_EQ(record->dtype(), differ == 0 ? DType::kBFloat16 : DType::kFloat32) << record->why();
-  EXPECT_NE(record->why().find("equals float32's on " + std::string(differ ? "only " : "") + std::to_string(8 - 2 * differ) + " of the first 8 rows"),
-            std::string::npos) << record->why();
+  // All 8 rows agreed; or the first call's differences (more than 1 % of 8) ended the trial.
+  const std::string agreed = differ == 0 ? "on 8 of the first 8 rows" : "on only " + std::to_string(4 - differ) + " of the first 4 rows";
+  EXPECT_NE(record->why().find("equals float32's " + agreed), std::string::npos) << record->why();
   // Then each replica runs the chosen copy.
   for (const auto& m : models) EXPECT_TRUE(SameBytes(m->Run(input).value(), differ == 0 ? bf16 : f32));
+}
+
+TEST(AutoDTypeTest, TooManyDifferencesEndTheTrialEarly) {
+  if (!CpuHasNativeBFloat16()) GTEST_SKIP() << "this CPU has no bfloat16 instructions";
+  // A 1,000-row trial that allows no difference (max_disagreement 0) ends with the first call
+  // in which one differs (random resnet18 weights: bfloat16's top-1 differs on ~5 % of rows).
+  const Column input = ReadNpy(kModels + "/resnet18_input.npy").value();
+  const int64_t differ = TopOneDisagreements(RunIn("resnet18.pt", DType::kFloat32, input), RunIn("resnet18.pt", DType::kBFloat16, input)).value();
+  AutoDTypeOptions ao;
+  ao.min_speedup = 0;
+  ao.trial_rows = 1000;
+  ao.max_disagreement = 0;
+  auto record = std::make_shared<AutoDType>();
+  auto models = LoadAutoDTypeModels("torch", Options("resnet18.pt"), {"cpu"}, input.type(), 1, ao, record).value();
+  ASSERT_TRUE(models[0]->Run(input).ok());
+  if (differ == 0) {
+    EXPECT_NE(record->why().find("the job ended within its 1000-row trial"), std::string::npos) << record->why();
+  } else {
+    EXPECT_EQ(record->dtype(), DType::kFloat32);
+    EXPECT_NE(record->why().find("on only " + std::to_string(2 - differ) + " of the first 2 rows"), std::string::npos) << record->why();
+  }
 }
 
 TEST(AutoDTypeTest, BFloat16ThatFailsKeepsFloat32) {
