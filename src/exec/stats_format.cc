@@ -3,17 +3,14 @@
 #include <fstream>
 
 #include "sluice/byte_units.h"
+#include "sluice/fixed_point_text.h"
 #include "sluice/json_lines.h"
 #include "sluice/stats.h"
 
 namespace sluice {
 namespace {
 
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
+std::string Fixed(double v, int digits) { return FormatFixed(v, digits); }
 
 std::string Count(double v) {
   if (v >= 1e9) return Fixed(v / 1e9, 1) + "G";

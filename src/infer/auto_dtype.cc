@@ -3,21 +3,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
+#include "sluice/fixed_point_text.h"
+
 namespace sluice {
 namespace {
-
-std::string Fixed(double v, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, v);
-  return text;
-}
 
 /// Deterministic values in [-2, 2): inputs shaped like normalized images, not zeros.
 Result<Column> CalibrationInput(const DataType& type, int64_t rows) {
@@ -244,9 +239,9 @@ Result<std::vector<std::shared_ptr<Model>>> LoadAutoDTypeModels(const std::strin
   Result<double> bf16_s = load(bf16_options, &bfloat16);
   if (!bf16_s.ok()) return keep_float32("bfloat16 failed at load (" + bf16_s.status().ToString() + ")");
   const double speedup = f32_s / std::max(*bf16_s, 1e-9);
-  const std::string speed = "ran " + Fixed(speedup, 2) + "x float32 at load (" + std::to_string(input.length()) + " rows: " +
-                            Fixed(f32_s * 1e3, 1) + " vs " + Fixed(*bf16_s * 1e3, 1) + " ms)";
-  if (speedup < auto_options.min_speedup) return keep_float32("bfloat16 " + speed + ", below " + Fixed(auto_options.min_speedup, 2) + "x");
+  const std::string speed = "ran " + FormatFixed(speedup, 2) + "x float32 at load (" + std::to_string(input.length()) + " rows: " +
+                            FormatFixed(f32_s * 1e3, 1) + " vs " + FormatFixed(*bf16_s * 1e3, 1) + " ms)";
+  if (speedup < auto_options.min_speedup) return keep_float32("bfloat16 " + speed + ", below " + FormatFixed(auto_options.min_speedup, 2) + "x");
   record->Set(DType::kFloat32, "auto: bfloat16 " + speed + "; the job ended within its " + std::to_string(auto_options.trial_rows) +
                                    "-row trial, which writes float32's results");
   auto trial = std::make_shared<Trial>(auto_options, record, speed);
