@@ -33,7 +33,7 @@ demo: build
 # fuzz targets for FUZZ_SECONDS each (seeded with the interop files the tests generated), then
 # the CUDA tests where nvcc exists.
 test: build
-	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 900
+	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 900 || { scripts/describe_machine.sh; exit 1; }
 	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory release-check
 	@$(MAKE) --no-print-directory fuzz

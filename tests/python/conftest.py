@@ -1,7 +1,9 @@
 """What the Python API tests share: the sluice binary, the tiny TorchScript model, 60 raw-pixel
 images in 3 Parquet files and the pipeline over them."""
 
+import faulthandler
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,6 +17,9 @@ import sluice
 BIN = os.environ["SLUICE_BIN"]
 TINY = str(Path(os.environ["SLUICE_MODELS"]) / "tiny.pt")
 
+# tests/python/run_pytest.sh sends SIGUSR1 to a run that hangs: every Python thread's stack.
+faulthandler.register(signal.SIGUSR1, all_threads=True)
+
 
 @pytest.fixture(scope="session")
 def data(tmp_path_factory):
@@ -23,6 +28,11 @@ def data(tmp_path_factory):
     subprocess.run([BIN, "datagen", "raw", "--out", str(d), "--images", "60", "--per-file", "20", "--seed", "3"], check=True,
                    capture_output=True)
     return str(d / "*.parquet")
+
+
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
 
 
 def pipeline(data, **predict):
@@ -46,6 +56,9 @@ def interrupt(script, out, after_s, label):
     second, signals being looked at every 100 ms, plus room for the interpreter's exit on a
     loaded machine), leaving no temporary file and no _SUCCESS in `out`. Returns the names there."""
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    if not select.select([p.stdout], [], [], 120)[0]:
+        p.kill()
+        pytest.fail(f"the script printed nothing in 120 s: {p.communicate()[1][-2000:]}")
     assert p.stdout.readline().strip() == "started"
     time.sleep(after_s)
     sent = time.monotonic()

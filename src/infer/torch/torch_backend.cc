@@ -55,6 +55,18 @@ std::string Summary(const std::string& what) {
   return FirstLine(what);
 }
 
+/// What to add to a model's error when bfloat16 ran on a CPU that cannot: oneDNN's bfloat16
+/// operators need AVX-512 (on an AVX2 CPU they fail with "could not create a primitive
+/// descriptor iterator").
+std::string BFloat16CpuHint(torch::ScalarType compute, const torch::Device& device) {
+#if defined(__x86_64__)
+  if (compute == torch::kBFloat16 && device.is_cpu() && !__builtin_cpu_supports("avx512f")) {
+    return " (bfloat16 on a CPU needs AVX-512, which this CPU lacks: use model.dtype float32 or auto)";
+  }
+#endif
+  return "";
+}
+
 Result<torch::ScalarType> TorchType(DType d) {
   switch (d) {
     case DType::kUInt8: return torch::kUInt8;
@@ -148,9 +160,11 @@ class TorchModel : public Model {
       try {
         y = forward_(x);
       } catch (const c10::Error& e) {
-        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what_without_backtrace()));
+        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what_without_backtrace()) +
+                                       BFloat16CpuHint(compute_type, device_));
       } catch (const std::exception& e) {  // the interpreter rethrows operator errors as runtime_error
-        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what()));
+        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what()) +
+                                       BFloat16CpuHint(compute_type, device_));
       }
       if (y.dim() < 1 || y.size(0) != input.length()) {
         return Status::InvalidData(where + ": output " + ShapeText(y) + " does not have one row per input row (" +
