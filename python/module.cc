@@ -108,7 +108,7 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
   if (!report.empty()) recorder.Attach(&ro);
   auto job = std::async(std::launch::async, [&] { return RunJob(*spec, ro); });
   bool interrupted = false;
-  {
+  auto result = [&] {
     py::gil_scoped_release release;
     while (job.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
       py::gil_scoped_acquire acquire;
@@ -119,8 +119,9 @@ py::tuple RunJobText(const std::string& yaml, const std::string& source_name, bo
         job.wait();  // the plan drains what it can; nothing half-written is published
       }
     }
-  }
-  auto result = job.get();
+    // get() joins the job's thread: without the GIL, which whatever ends with that thread may need.
+    return job.get();
+  }();
   if (!report.empty()) {
     RunReportInput in;
     in.title = source_name;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -98,7 +99,11 @@ class Trial {
 class TrialModel : public Model {
  public:
   TrialModel(std::unique_ptr<Model> float32, std::unique_ptr<Model> bfloat16, std::shared_ptr<Trial> trial)
-      : float32_(std::move(float32)), bfloat16_(std::move(bfloat16)), trial_(std::move(trial)) {}
+      : device_(float32->device()),
+        preferred_batch_size_(float32->preferred_batch_size()),
+        float32_(std::move(float32)),
+        bfloat16_(std::move(bfloat16)),
+        trial_(std::move(trial)) {}
 
   Result<Batch> Run(const Column& input) override {
     bool use_bfloat16 = false;
@@ -120,10 +125,13 @@ class TrialModel : public Model {
     }
     return exact;
   }
-  const std::string& device() const override { return float32_ ? float32_->device() : bfloat16_->device(); }
-  int64_t preferred_batch_size() const override { return float32_ ? float32_->preferred_batch_size() : bfloat16_->preferred_batch_size(); }
+  // Recorded at construction: Run frees the copy the trial did not choose.
+  const std::string& device() const override { return device_; }
+  int64_t preferred_batch_size() const override { return preferred_batch_size_; }
 
  private:
+  const std::string device_;
+  const int64_t preferred_batch_size_;
   std::unique_ptr<Model> float32_, bfloat16_;
   std::shared_ptr<Trial> trial_;
 };
@@ -183,10 +191,12 @@ Result<int64_t> TopOneDisagreements(const Batch& a, const Batch& b) {
   return differ;
 }
 
-Result<std::vector<std::shared_ptr<Model>>> LoadAutoDTypeModels(const std::string& backend, ModelOptions options,
-                                                               const std::vector<std::string>& devices, const DataType& input_type,
-                                                               int64_t warmup_rows, const AutoDTypeOptions& auto_options,
-                                                               std::shared_ptr<AutoDType> record) {
+namespace {
+
+Result<std::vector<std::shared_ptr<Model>>> LoadAndChoose(const std::string& backend, ModelOptions options,
+                                                         const std::vector<std::string>& devices, const DataType& input_type,
+                                                         int64_t warmup_rows, const AutoDTypeOptions& auto_options,
+                                                         std::shared_ptr<AutoDType> record) {
   const bool cpu_only = std::all_of(devices.begin(), devices.end(), [](const std::string& d) { return d == "cpu"; });
   options.dtype = DType::kFloat32;
   if (cpu_only) options.channels_last = false;
@@ -249,6 +259,19 @@ Result<std::vector<std::shared_ptr<Model>>> LoadAutoDTypeModels(const std::strin
     models.push_back(std::make_shared<TrialModel>(std::move(float32[i]), std::move(bfloat16[i]), trial));
   }
   return models;
+}
+
+}  // namespace
+
+Result<std::vector<std::shared_ptr<Model>>> LoadAutoDTypeModels(const std::string& backend, ModelOptions options,
+                                                               const std::vector<std::string>& devices, const DataType& input_type,
+                                                               int64_t warmup_rows, const AutoDTypeOptions& auto_options,
+                                                               std::shared_ptr<AutoDType> record) {
+  // On a thread of its own, as LoadModels loads: the OpenMP pool libtorch starts for the
+  // calibration runs ends with it instead of living on in the caller's thread.
+  return std::async(std::launch::async, [&] {
+           return LoadAndChoose(backend, std::move(options), devices, input_type, warmup_rows, auto_options, std::move(record));
+         }).get();
 }
 
 }  // namespace sluice

@@ -13,9 +13,11 @@
 /// exactly what `model.dtype: float32` computes.
 /// The choice and the reason are in the AutoDType record (the summary and its JSON say them).
 ///
-/// Threading: LoadAutoDTypeModels runs on the caller's thread. Each returned Model is run by
-/// one replica thread at a time (the Model contract); the trial they share, and AutoDType, are
-/// locked inside, so replicas may run at once and anyone may read the record.
+/// Threading: LoadAutoDTypeModels blocks its caller while it loads and calibrates on a thread of
+/// its own (as LoadModels loads: libtorch's OpenMP pool for those runs ends with that thread, not
+/// kept by the caller's). Each returned Model is run by one replica thread at a time (the Model
+/// contract); the trial they share, and AutoDType, are locked inside, so replicas may run at once
+/// and anyone may read the record.
 
 #include <memory>
 #include <mutex>

@@ -140,6 +140,7 @@ def test_bad_input_raises_value_error_naming_it(data, tmp_path):
 def test_default_dtype_is_auto_and_says_what_it_chose(data, tmp_path):
     r = pipeline(data, dtype=None).write_parquet(str(tmp_path / "out"))
     why = r.to_dict()["model_dtype_why"]
+    print(f"auto here: {r.model_dtype} ({why})")  # in the log: whether bfloat16 was timed and tried
     assert r.rows_written == 60 and r.model_dtype in ("float32", "bfloat16") and why.startswith("auto: "), (r.model_dtype, why)
     assert f"model dtype: {r.model_dtype} (auto: " in r.stats()
     assert pipeline(data).write_parquet(str(tmp_path / "f32")).model_dtype == "float32"
