@@ -10,13 +10,11 @@
 namespace sluice {
 namespace {
 
-std::string Fixed(double v, int digits) { return FormatFixed(v, digits); }
-
 std::string Count(double v) {
-  if (v >= 1e9) return Fixed(v / 1e9, 1) + "G";
-  if (v >= 1e6) return Fixed(v / 1e6, 1) + "M";
-  if (v >= 1e4) return Fixed(v / 1e3, 1) + "k";
-  return Fixed(v, 0);
+  if (v >= 1e9) return FormatFixed(v / 1e9, 1) + "G";
+  if (v >= 1e6) return FormatFixed(v / 1e6, 1) + "M";
+  if (v >= 1e4) return FormatFixed(v / 1e3, 1) + "k";
+  return FormatFixed(v, 0);
 }
 
 std::string Pad(std::string s, size_t width, bool left = false) {
@@ -26,7 +24,7 @@ std::string Pad(std::string s, size_t width, bool left = false) {
 
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
-  return Fixed(v, 6);
+  return FormatFixed(v, 6);
 }
 
 std::string JsonString(std::string_view s) {
@@ -48,7 +46,7 @@ std::vector<std::string> FormatProgressLines(const PlanStats& stats) {
     std::string progress = Count(static_cast<double>(done));
     if (s.total_rows && *s.total_rows > 0) {
       progress += "/" + Count(static_cast<double>(*s.total_rows)) + " (" +
-                  Fixed(100.0 * static_cast<double>(done) / static_cast<double>(*s.total_rows), 0) + "%)";
+                  FormatFixed(100.0 * static_cast<double>(done) / static_cast<double>(*s.total_rows), 0) + "%)";
     }
     line += Pad(progress, 18, true);
     const double rate = stats.wall_s > 0 ? static_cast<double>(done) / stats.wall_s : 0;
@@ -64,7 +62,7 @@ std::vector<std::string> FormatProgressLines(const PlanStats& stats) {
     lines.push_back(std::move(line));
   }
   lines.push_back("in flight " + FormatBytes(stats.in_flight_bytes) + " of " + FormatBytes(stats.memory_budget) +
-                  " budget (peak " + FormatBytes(stats.peak_in_flight_bytes) + "), " + Fixed(stats.wall_s, 1) + " s");
+                  " budget (peak " + FormatBytes(stats.peak_in_flight_bytes) + "), " + FormatFixed(stats.wall_s, 1) + " s");
   return lines;
 }
 
@@ -79,13 +77,13 @@ std::string FormatSummary(const PlanStats& stats) {
     out += Pad(Count(static_cast<double>(s.rows_in)), 9) + Pad(Count(static_cast<double>(s.rows_out)), 10);
     out += Pad(Count(static_cast<double>(std::max(s.batches_in, s.batches_out))), 9);
     out += Pad(FormatBytes(s.bytes_out), 14);
-    out += Pad(Fixed(s.busy_s, 2), 9) + Pad(Fixed(s.idle_s, 2), 9) + Pad(Fixed(s.blocked_s, 2), 11);
-    out += Pad(Fixed(s.avg_concurrency, 1) + "/" + std::to_string(s.max_concurrency), 18);
-    out += Pad(Fixed(s.avg_queue_batches, 1) + "/" + std::to_string(s.max_queue_batches), 16);
+    out += Pad(FormatFixed(s.busy_s, 2), 9) + Pad(FormatFixed(s.idle_s, 2), 9) + Pad(FormatFixed(s.blocked_s, 2), 11);
+    out += Pad(FormatFixed(s.avg_concurrency, 1) + "/" + std::to_string(s.max_concurrency), 18);
+    out += Pad(FormatFixed(s.avg_queue_batches, 1) + "/" + std::to_string(s.max_queue_batches), 16);
     out += Pad(std::to_string(s.bad_rows), 5) + "\n";
   }
   const int64_t rows = stats.stages.empty() ? 0 : stats.stages.back().rows_in;
-  out += "wall " + Fixed(stats.wall_s, 2) + " s, " + Count(stats.wall_s > 0 ? static_cast<double>(rows) / stats.wall_s : 0) +
+  out += "wall " + FormatFixed(stats.wall_s, 2) + " s, " + Count(stats.wall_s > 0 ? static_cast<double>(rows) / stats.wall_s : 0) +
          " rows/s end to end, peak in flight " + FormatBytes(stats.peak_in_flight_bytes) + " of " +
          FormatBytes(stats.memory_budget) + " budget, peak RSS " + FormatBytes(stats.peak_rss_bytes) + " (" +
          FormatBytes(stats.rss_at_start_bytes) + " at the start), " + std::to_string(stats.cpu_threads) + " CPU threads, " +

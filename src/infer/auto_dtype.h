@@ -8,9 +8,9 @@
 /// `min_speedup` times as fast, bfloat16 is on trial: the first `trial_rows` rows of the job run
 /// through both, the float32 results are written, and bfloat16 is kept for the rest only when
 /// their top-1 predictions agree on all but `max_disagreement` of those rows (the trial ends
-/// early, for float32, once more rows than that differ). Otherwise (and on
-/// a GPU, when anything is missing, and when the bfloat16 copy fails to load or run) float32:
-/// exactly what `model.dtype: float32` computes.
+/// early, for float32, once more rows than that differ). Otherwise (and on a GPU, when anything
+/// is missing, and when the bfloat16 copy fails to load or run) float32: exactly what
+/// `model.dtype: float32` computes.
 /// The choice and the reason are in the AutoDType record (the summary and its JSON say them).
 ///
 /// Threading: LoadAutoDTypeModels blocks its caller while it loads and calibrates on a thread of

@@ -157,14 +157,15 @@ class TorchModel : public Model {
         if (o_.channels_last && x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       }
       torch::Tensor y;
+      const auto rejected = [&](const std::string& what) {
+        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(what) + BFloat16CpuHint(compute_type, device_));
+      };
       try {
         y = forward_(x);
       } catch (const c10::Error& e) {
-        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what_without_backtrace()) +
-                                       BFloat16CpuHint(compute_type, device_));
+        return rejected(e.what_without_backtrace());
       } catch (const std::exception& e) {  // the interpreter rethrows operator errors as runtime_error
-        return Status::InvalidArgument(where + " rejected input " + ShapeText(x) + ": " + Summary(e.what()) +
-                                       BFloat16CpuHint(compute_type, device_));
+        return rejected(e.what());
       }
       if (y.dim() < 1 || y.size(0) != input.length()) {
         return Status::InvalidData(where + ": output " + ShapeText(y) + " does not have one row per input row (" +
